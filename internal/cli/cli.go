@@ -1,0 +1,140 @@
+// Package cli owns the command line: the kong command structs, each with a
+// Run method, and how failures are printed and turned into exit codes.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/smexec/smexec/internal/launch"
+	"github.com/smexec/smexec/internal/resolve"
+)
+
+// Deps is everything the commands need from the outside world; main builds
+// the real ones and tests may build others.
+type Deps struct {
+	Clients resolve.Clients
+	Environ []string
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// Exec replaces the process with the child; it returns only on failure.
+	Exec    func(path string, argv, env []string) error
+	Version string
+}
+
+// CLI is the command tree.
+type CLI struct {
+	Exec    ExecCmd    `cmd:"" default:"withargs" help:"Resolve the mappings, then run COMMAND with them (the default command)."`
+	Check   CheckCmd   `cmd:"" help:"Resolve every mapping and print a table of what would be injected; run nothing."`
+	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON or shell."`
+	Get     GetCmd     `cmd:"" help:"Print the value of one REF on stdout."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// exitPanic carries kong's request to exit (after --help) out of Parse.
+type exitPanic int
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, deps Deps) (code int) {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("smexec"),
+		kong.Description("Inject AWS Secrets Manager secrets into a command's environment and files, then run it."),
+		kong.Writers(deps.Stdout, deps.Stderr),
+		kong.Exit(func(c int) { panic(exitPanic(c)) }),
+		kong.DefaultEnvars("SMEXEC"),
+		kong.Bind(&deps),
+	)
+	if err != nil {
+		panic(err) // the command structs are wrong: a bug, not input
+	}
+	defer func() {
+		switch p := recover().(type) {
+		case nil:
+		case exitPanic:
+			code = int(p)
+		default:
+			panic(p)
+		}
+	}()
+	ctx, err := parser.Parse(args)
+	if err != nil {
+		return report(deps.Stderr, usageError(err))
+	}
+	return report(deps.Stderr, ctx.Run())
+}
+
+// Problem is one line of failure, with an optional hint.
+type Problem struct {
+	Msg  string
+	Hint string
+}
+
+// Failure is a failed run of the launcher: every problem found, and the
+// exit code.
+type Failure struct {
+	Code     int
+	Problems []Problem
+}
+
+func (f *Failure) Error() string {
+	msgs := make([]string, len(f.Problems))
+	for i, p := range f.Problems {
+		msgs[i] = p.Msg
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// ExitCode is the code the process exits with.
+func (f *Failure) ExitCode() int { return f.Code }
+
+// fail builds a Failure with code 125 from errors, one problem each; a
+// joined error gives one problem per part.
+func fail(errs ...error) *Failure {
+	f := &Failure{Code: launch.CodeFailed}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			f.Problems = append(f.Problems, fail(j.Unwrap()...).Problems...)
+			continue
+		}
+		f.Problems = append(f.Problems, Problem{Msg: err.Error(), Hint: resolve.Hint(err)})
+	}
+	return f
+}
+
+func usageError(err error) error {
+	return &Failure{Code: launch.CodeFailed, Problems: []Problem{{Msg: err.Error(), Hint: "see smexec --help"}}}
+}
+
+// report prints err as "smexec: error: …" lines, a hint under each where
+// there is one, and returns the exit code.
+func report(w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var f *Failure
+	if !errors.As(err, &f) {
+		f = fail(err)
+		var le *launch.Error
+		if errors.As(err, &le) {
+			f.Code = le.Code
+		}
+	}
+	for _, p := range f.Problems {
+		fmt.Fprintf(w, "smexec: error: %s\n", p.Msg)
+		if p.Hint != "" {
+			fmt.Fprintf(w, "smexec: hint: %s\n", p.Hint)
+		}
+	}
+	if f.Code == 0 {
+		return launch.CodeFailed
+	}
+	return f.Code
+}

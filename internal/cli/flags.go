@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/smexec/smexec/internal/ref"
+	"github.com/smexec/smexec/internal/target"
+)
+
+// list is a repeatable string flag. One value may hold several entries,
+// one a line, so a single SMEXEC_… environment variable can carry many
+// mappings.
+type list []string
+
+func (l *list) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("value", &s); err != nil {
+		return err
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			*l = append(*l, line)
+		}
+	}
+	return nil
+}
+
+// IsCumulative tells kong's help that the flag repeats.
+func (l *list) IsCumulative() bool { return true }
+
+// AWSFlags configure how secrets are fetched.
+type AWSFlags struct {
+	Region  string        `help:"Region for secrets given by name (ARNs carry their own). Default: the AWS SDK's (AWS_REGION, profile)." placeholder:"REGION"`
+	Timeout time.Duration `default:"30s" help:"Give up resolving after this long."`
+}
+
+// EnvFlags are the mapping flags that set env vars.
+type EnvFlags struct {
+	Env         list `short:"e" placeholder:"NAME=REF" help:"Set env var NAME of the child to the value of REF. Repeatable."`
+	Mappings    list `placeholder:"FILE" help:"Read mappings from FILE, one TARGET=REF a line; a TARGET holding / is a file path. Repeatable."`
+	PreserveEnv bool `help:"Leave an env var that is already set alone, and do not fetch its secret."`
+}
+
+// FileFlags are the mapping flags that write files.
+type FileFlags struct {
+	File       list   `short:"f" placeholder:"PATH=REF" help:"Write the value of REF to PATH before the child starts. Repeatable."`
+	Secret     list   `short:"s" placeholder:"REF" help:"Flyte layout: write the value to SECRETS-DIR/lower(group)/lower(key). Repeatable."`
+	SecretsDir string `default:"/etc/flyte/secrets" placeholder:"DIR" help:"Folder of the Flyte layout; the child gets FLYTE_SECRETS_DEFAULT_DIR set to it."`
+}
+
+// mappings parses every mapping flag and file, reporting every bad one.
+func mappings(ef EnvFlags, ff *FileFlags) ([]target.Mapping, error) {
+	var ms []target.Mapping
+	var errs []error
+	add := func(src string, m target.Mapping, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+			return
+		}
+		m.Source = src
+		ms = append(ms, m)
+	}
+	for _, s := range ef.Env {
+		m, err := target.ParseEnv(s)
+		add("--env "+s, m, err)
+	}
+	if ff != nil {
+		for _, s := range ff.File {
+			m, err := target.ParseFile(s)
+			add("--file "+s, m, err)
+		}
+		for _, s := range ff.Secret {
+			r, err := ref.Parse(s)
+			var m target.Mapping
+			if err == nil {
+				m, err = target.Flyte(ff.SecretsDir, r)
+			}
+			add("--secret "+s, m, err)
+		}
+	}
+	for _, name := range ef.Mappings {
+		f, err := os.Open(name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--mappings: %w", err))
+			continue
+		}
+		fms, err := target.ParseMappings(name, f)
+		f.Close()
+		ms = append(ms, fms...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		if err := target.CheckDuplicates(ms); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fail(errs...)
+	}
+	return ms, nil
+}
+
+// fileMode is an octal permission such as 0400.
+type fileMode uint32
+
+func (m *fileMode) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseUint(string(b), 8, 32)
+	if err != nil || v > 0o777 || v == 0 {
+		return fmt.Errorf("file mode %q is not an octal permission from 1 to 0777 such as 0400", b)
+	}
+	*m = fileMode(v)
+	return nil
+}
+
+// owner is UID[:GID]; -1 leaves a part unchanged.
+type owner struct{ uid, gid int }
+
+func (o *owner) UnmarshalText(b []byte) error {
+	u, g, hasG := strings.Cut(string(b), ":")
+	var err error
+	o.gid = -1
+	if o.uid, err = strconv.Atoi(u); err != nil || o.uid < 0 {
+		return fmt.Errorf("file owner %q is not UID[:GID] with numeric ids", b)
+	}
+	if hasG {
+		if o.gid, err = strconv.Atoi(g); err != nil || o.gid < 0 {
+			return fmt.Errorf("file owner %q is not UID[:GID] with numeric ids", b)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/smexec/smexec/internal/ref"
+	"github.com/smexec/smexec/internal/resolve"
+	"github.com/smexec/smexec/internal/target"
+)
+
+// value is a mapping with its resolved value.
+type value struct {
+	target.Mapping
+	Secret *resolve.Secret
+	Data   []byte
+}
+
+// preserve drops env mappings whose name is already set in environ, so
+// their secrets are not fetched.
+func preserve(ms []target.Mapping, environ []string) []target.Mapping {
+	set := map[string]bool{}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		set[name] = true
+	}
+	return slices.DeleteFunc(ms, func(m target.Mapping) bool {
+		return m.Kind == target.Env && set[m.Name]
+	})
+}
+
+// resolveAll fetches and renders every mapping. It returns the values of
+// those that resolved and a Failure holding every one that did not, one
+// line each, naming the mapping.
+func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mapping) ([]value, error) {
+	ctx, cancel := context.WithTimeout(ctx, af.Timeout)
+	defer cancel()
+
+	refs := make([]ref.Ref, len(ms))
+	for i, m := range ms {
+		refs[i] = m.Ref
+	}
+	clients := deps.Clients
+	if af.Region != "" {
+		clients = regionDefault{clients, af.Region}
+	}
+	r := &resolve.Resolver{Clients: clients}
+	results := r.Fetch(ctx, refs)
+
+	var vals []value
+	var errs []error
+	for i, m := range ms {
+		res := results[i]
+		if res.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Source, res.Err))
+			continue
+		}
+		data, err := resolve.Render(res.Secret, m.Ref.JSONKey)
+		if err == nil && m.Kind == target.Env {
+			err = target.CheckEnvValue(m.Name, data)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: secret %s: %w", m.Source, m.Ref.SecretID, err))
+			continue
+		}
+		vals = append(vals, value{Mapping: m, Secret: res.Secret, Data: data})
+	}
+	if len(errs) > 0 {
+		return vals, fail(errs...)
+	}
+	return vals, nil
+}
+
+// regionDefault gives names the region of --region.
+type regionDefault struct {
+	resolve.Clients
+	region string
+}
+
+func (c regionDefault) Client(ctx context.Context, region string) (resolve.API, error) {
+	if region == "" {
+		region = c.region
+	}
+	return c.Clients.Client(ctx, region)
+}

@@ -1,0 +1,194 @@
+// Package ref owns the grammar of secret references (REFs): the
+// ECS-compatible form SECRET-ID[:JSON-KEY[:VERSION-STAGE[:VERSION-ID]]],
+// its validation, and the group/key split that Flyte and Union use.
+package ref
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Ref is one parsed secret reference. The zero value is not valid; build
+// one with Parse.
+type Ref struct {
+	// SecretID is what Secrets Manager is asked for: a full or partial ARN
+	// (its first seven fields), or a secret name.
+	SecretID string
+	// JSONKey is a gjson path into the secret's JSON text; empty means the
+	// whole value.
+	JSONKey string
+	// VersionStage and VersionID pin a version; both empty means AWSCURRENT.
+	VersionStage string
+	VersionID    string
+
+	// Fields of an ARN; all empty for a bare name.
+	Partition string
+	Region    string
+	Account   string
+	// Name is the ARN's name field (with its random suffix when the ARN is
+	// full), or the bare name.
+	Name string
+
+	// tail is how many ':'-separated fields followed the secret id, so that
+	// String can give back the form that was parsed.
+	tail int
+}
+
+const (
+	maxNameLen    = 512
+	maxStageLen   = 256
+	minVersionLen = 32
+	maxVersionLen = 64
+
+	// CurrentStage is the stage a reference with no stage and no version id
+	// reads.
+	CurrentStage = "AWSCURRENT"
+)
+
+var (
+	nameRE      = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)
+	partitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
+	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// Parse reads a REF. Errors describe what is wrong without repeating the
+// input; callers add the mapping that held it.
+func Parse(s string) (Ref, error) {
+	if s == "" {
+		return Ref{}, errors.New("empty reference")
+	}
+	var r Ref
+	var tail []string
+	if strings.HasPrefix(s, "arn:") {
+		fields := strings.Split(s, ":")
+		if len(fields) < 7 {
+			return Ref{}, errors.New("ARN has too few fields: want arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME")
+		}
+		if err := r.setARN(fields[:7]); err != nil {
+			return Ref{}, err
+		}
+		r.SecretID = strings.Join(fields[:7], ":")
+		tail = fields[7:]
+	} else {
+		name, rest, found := strings.Cut(s, ":")
+		if err := checkName(name); err != nil {
+			return Ref{}, err
+		}
+		r.Name = name
+		r.SecretID = name
+		if found {
+			tail = strings.Split(rest, ":")
+		}
+	}
+	if err := r.setTail(tail); err != nil {
+		return Ref{}, err
+	}
+	return r, nil
+}
+
+func (r *Ref) setARN(f []string) error {
+	switch {
+	case !partitionRE.MatchString(f[1]):
+		return fmt.Errorf("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, …)", f[1])
+	case f[2] != "secretsmanager":
+		return fmt.Errorf("ARN service is %q, want secretsmanager", f[2])
+	case !regionRE.MatchString(f[3]):
+		return fmt.Errorf("ARN region %q is not a region name like us-east-1", f[3])
+	case !accountRE.MatchString(f[4]):
+		return fmt.Errorf("ARN account %q is not 12 digits", f[4])
+	case f[5] != "secret":
+		return fmt.Errorf("ARN resource type is %q, want secret", f[5])
+	}
+	if err := checkName(f[6]); err != nil {
+		return err
+	}
+	r.Partition, r.Region, r.Account, r.Name = f[1], f[3], f[4], f[6]
+	return nil
+}
+
+// setTail assigns the ECS tail. Up to three fields are key, stage and id;
+// with more, the last two are stage and id and the rest is the key, which
+// is how a key holding ':' is written.
+func (r *Ref) setTail(tail []string) error {
+	r.tail = len(tail)
+	switch n := len(tail); {
+	case n > 3:
+		r.JSONKey = strings.Join(tail[:n-2], ":")
+		r.VersionStage, r.VersionID = tail[n-2], tail[n-1]
+	default:
+		fields := append(tail, "", "", "")
+		r.JSONKey, r.VersionStage, r.VersionID = fields[0], fields[1], fields[2]
+	}
+	if n := len(r.VersionStage); n > maxStageLen {
+		return fmt.Errorf("version stage is %d characters, at most %d allowed", n, maxStageLen)
+	}
+	if n := len(r.VersionID); n != 0 && (n < minVersionLen || n > maxVersionLen) {
+		return fmt.Errorf("version id is %d characters, want %d to %d", n, minVersionLen, maxVersionLen)
+	}
+	if strings.ContainsAny(r.VersionStage+r.VersionID, " \t\r\n") {
+		return errors.New("version stage and id may not contain white space")
+	}
+	return nil
+}
+
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("secret name is empty")
+	case len(name) > maxNameLen:
+		return fmt.Errorf("secret name is %d characters, at most %d allowed", len(name), maxNameLen)
+	case !nameRE.MatchString(name):
+		return errors.New("secret name may hold only A-Z a-z 0-9 / _ + = . @ -")
+	}
+	return nil
+}
+
+// IsARN reports whether the secret id is an ARN rather than a name.
+func (r Ref) IsARN() bool { return r.Partition != "" }
+
+// Current reports whether the reference reads the AWSCURRENT version, the
+// only one BatchGetSecretValue can return.
+func (r Ref) Current() bool {
+	return r.VersionID == "" && (r.VersionStage == "" || r.VersionStage == CurrentStage)
+}
+
+// Group is the Flyte/Union secret group: for an ARN, everything up to and
+// including ":secret:"; empty for a bare name.
+func (r Ref) Group() string {
+	if !r.IsARN() {
+		return ""
+	}
+	return strings.TrimSuffix(r.SecretID, r.Name)
+}
+
+// Key is the Flyte/Union secret key: the ARN's name field, or the name.
+func (r Ref) Key() string { return r.Name }
+
+// String gives back the reference in the form it was parsed from.
+func (r Ref) String() string {
+	if r.tail == 0 {
+		return r.SecretID
+	}
+	fields := []string{r.SecretID, r.JSONKey, r.VersionStage, r.VersionID}
+	n := r.tail
+	if n > 3 {
+		n = 3
+	}
+	return strings.Join(fields[:1+n], ":")
+}
+
+// UnmarshalText lets flag parsers and decoders build a Ref.
+func (r *Ref) UnmarshalText(b []byte) error {
+	p, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*r = p
+	return nil
+}
+
+// MarshalText is the inverse of UnmarshalText.
+func (r Ref) MarshalText() ([]byte, error) { return []byte(r.String()), nil }

@@ -1,0 +1,66 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// SDKClients builds real Secrets Manager clients from the AWS SDK's
+// standard configuration (environment, shared files, endpoint overrides
+// such as AWS_ENDPOINT_URL_SECRETS_MANAGER). Nothing is loaded until the
+// first client is asked for, and each region's client is built once.
+type SDKClients struct {
+	// Region overrides the configured region for references that are names.
+	Region string
+
+	loadOnce sync.Once
+	cfg      aws.Config
+	cfgErr   error
+
+	mu      sync.Mutex
+	clients map[string]API
+}
+
+// ErrNoRegion is returned when a name-only reference needs a region and
+// none is configured.
+var ErrNoRegion = errors.New("no AWS region configured for a secret given by name")
+
+func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
+	c.loadOnce.Do(func() {
+		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx)
+	})
+	return c.cfg, c.cfgErr
+}
+
+// Client returns the client for region, building it on first use.
+func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
+	cfg, err := c.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" {
+		region = c.Region
+	}
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		return nil, ErrNoRegion
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[region]; ok {
+		return cl, nil
+	}
+	if c.clients == nil {
+		c.clients = map[string]API{}
+	}
+	cl := sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
+	c.clients[region] = cl
+	return cl, nil
+}

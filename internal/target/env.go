@@ -1,0 +1,50 @@
+package target
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// maxEnvEntry is Linux's MAX_ARG_STRLEN: the longest NAME=value string
+// execve accepts. A longer one makes the exec fail with E2BIG.
+const maxEnvEntry = 32 * 4096
+
+// CheckEnvValue refuses values an environment variable cannot carry.
+func CheckEnvValue(name string, v []byte) error {
+	if bytes.IndexByte(v, 0) >= 0 {
+		return errors.New("the value holds a NUL byte, which an env var cannot carry; use a file target (-f PATH=REF)")
+	}
+	if n := len(name) + 1 + len(v); n >= maxEnvEntry {
+		return fmt.Errorf("the value is %d bytes, too large for an env var (Linux allows %d); use a file target (-f PATH=REF)", len(v), maxEnvEntry-len(name)-2)
+	}
+	return nil
+}
+
+// Environ returns base with set applied: names in set replace the same
+// names in base, in base's order, and new names follow in sorted order.
+func Environ(base []string, set map[string]string) []string {
+	out := make([]string, 0, len(base)+len(set))
+	done := map[string]bool{}
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if v, ok := set[name]; ok {
+			if !done[name] {
+				out = append(out, name+"="+v)
+				done[name] = true
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	var added []string
+	for name, v := range set {
+		if !done[name] {
+			added = append(added, name+"="+v)
+		}
+	}
+	slices.Sort(added)
+	return append(out, added...)
+}

@@ -1,0 +1,138 @@
+// Package target owns where values go: the mappings from references to env
+// vars and files, the child's environment, and atomic file writes.
+package target
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/smexec/smexec/internal/ref"
+)
+
+// Kind says where a mapping's value goes.
+type Kind int
+
+const (
+	Env  Kind = iota // an environment variable of the child
+	File             // a file written before the child starts
+)
+
+// Mapping ties one reference to one target.
+type Mapping struct {
+	Kind Kind
+	// Name is the env var name or the file path.
+	Name string
+	Ref  ref.Ref
+	// Source is how the user wrote the mapping (flag and text, or file and
+	// line), for errors.
+	Source string
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ParseEnv reads NAME=REF.
+func ParseEnv(s string) (Mapping, error) {
+	name, r, err := split(s, "NAME=REF")
+	if err != nil {
+		return Mapping{}, err
+	}
+	if !envNameRE.MatchString(name) {
+		return Mapping{}, fmt.Errorf("env name %q is not a valid name ([A-Za-z_][A-Za-z0-9_]*)", name)
+	}
+	return Mapping{Kind: Env, Name: name, Ref: r}, nil
+}
+
+// ParseFile reads PATH=REF.
+func ParseFile(s string) (Mapping, error) {
+	path, r, err := split(s, "PATH=REF")
+	if err != nil {
+		return Mapping{}, err
+	}
+	if strings.ContainsRune(path, 0) {
+		return Mapping{}, errors.New("file path holds a NUL byte")
+	}
+	return Mapping{Kind: File, Name: filepath.Clean(path), Ref: r}, nil
+}
+
+// Flyte returns the file mapping of the Flyte layout for r:
+// DIR/lower(group)/lower(key).
+func Flyte(dir string, r ref.Ref) (Mapping, error) {
+	rel := filepath.Join(strings.ToLower(r.Group()), strings.ToLower(r.Key()))
+	if !filepath.IsLocal(rel) {
+		return Mapping{}, fmt.Errorf("secret key %q would leave the secrets dir", r.Key())
+	}
+	return Mapping{Kind: File, Name: filepath.Join(dir, rel), Ref: r}, nil
+}
+
+func split(s, form string) (string, ref.Ref, error) {
+	t, rs, ok := strings.Cut(s, "=")
+	if !ok || t == "" {
+		return "", ref.Ref{}, fmt.Errorf("want %s", form)
+	}
+	r, err := ref.Parse(rs)
+	if err != nil {
+		return "", ref.Ref{}, err
+	}
+	return t, r, nil
+}
+
+// ParseLine reads a mappings-file line TARGET=REF: a TARGET holding '/' is
+// a file path, any other an env var name.
+func ParseLine(s string) (Mapping, error) {
+	t, _, _ := strings.Cut(s, "=")
+	if strings.Contains(t, "/") {
+		return ParseFile(s)
+	}
+	return ParseEnv(s)
+}
+
+// ParseMappings reads a mappings file: one TARGET=REF a line, blank lines
+// and lines starting with '#' ignored. Every bad line is reported, each
+// named by file and line number.
+func ParseMappings(name string, r io.Reader) ([]Mapping, error) {
+	var ms []Mapping
+	var errs []error
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		src := fmt.Sprintf("%s:%d %s", name, n, line)
+		m, err := ParseLine(line)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+			continue
+		}
+		m.Source = src
+		ms = append(ms, m)
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	}
+	return ms, errors.Join(errs...)
+}
+
+// CheckDuplicates reports every target named by more than one mapping.
+func CheckDuplicates(ms []Mapping) error {
+	type id struct {
+		k Kind
+		n string
+	}
+	first := map[id]string{}
+	var errs []error
+	for _, m := range ms {
+		i := id{m.Kind, m.Name}
+		if prev, ok := first[i]; ok {
+			errs = append(errs, fmt.Errorf("%s: target %s is already set by %s", m.Source, m.Name, prev))
+			continue
+		}
+		first[i] = m.Source
+	}
+	return errors.Join(errs...)
+}

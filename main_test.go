@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/smexec/smexec/internal/moto"
+)
+
+// The end-to-end tests run the real smexec main, as a separate process,
+// against moto_server on loopback: scripts in testdata/script seed secrets
+// with the sm command and assert what smexec prints, exits with and writes.
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"smexec": main})
+}
+
+var update = flag.Bool("update", false, "update testscript golden output")
+
+const (
+	testAccount = "123456789012"
+	testRegion  = "us-east-1"
+)
+
+// endpoints are the moto servers the scripts talk to, started once for the
+// whole test binary.
+type endpoints struct {
+	open *moto.Server // no IAM checks
+	iam  *moto.Server // IAM enforced after setup
+	// Keys of a user allowed only secretsmanager:GetSecretValue (moto checks
+	// actions, not resources), and of one allowed nothing.
+	readerKey, readerSecret string
+	nobodyKey, nobodySecret string
+}
+
+var (
+	motoOnce sync.Once
+	motoEnv  *endpoints
+	motoErr  error
+)
+
+func startMoto(t *testing.T) *endpoints {
+	motoOnce.Do(func() { motoEnv, motoErr = newEndpoints() })
+	if motoErr != nil {
+		t.Fatal(motoErr)
+	}
+	return motoEnv
+}
+
+func TestScripts(t *testing.T) {
+	e := startMoto(t)
+	t.Cleanup(func() {
+		e.open.Stop()
+		e.iam.Stop()
+	})
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			for k, v := range awsEnv(e.open.URL) {
+				env.Setenv(k, v)
+			}
+			env.Setenv("IAM_ENDPOINT", e.iam.URL)
+			env.Setenv("READER_KEY", e.readerKey)
+			env.Setenv("READER_SECRET", e.readerSecret)
+			env.Setenv("NOBODY_KEY", e.nobodyKey)
+			env.Setenv("NOBODY_SECRET", e.nobodySecret)
+			env.Setenv("ACCOUNT", testAccount)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sm": func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+		},
+	})
+}
+
+// awsEnv is the environment that points the SDK, and nothing else, at a
+// loopback endpoint with dummy credentials.
+func awsEnv(url string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": url,
+		"AWS_ACCESS_KEY_ID":                "testing",
+		"AWS_SECRET_ACCESS_KEY":            "testing",
+		"AWS_REGION":                       testRegion,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"AWS_CONFIG_FILE":                  "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE":      "/dev/null",
+		"AWS_MAX_ATTEMPTS":                 "2",
+	}
+}
+
+func newEndpoints() (*endpoints, error) {
+	logDir, err := os.MkdirTemp("", "smexec-moto-")
+	if err != nil {
+		return nil, err
+	}
+	open, err := moto.Start(filepath.Join(logDir, "moto.log"))
+	if err != nil {
+		return nil, err
+	}
+	// moto answers the first iamSetupCalls requests without checking IAM,
+	// and checks every one after.
+	locked, err := moto.Start(filepath.Join(logDir, "moto-iam.log"), fmt.Sprintf("INITIAL_NO_AUTH_ACTION_COUNT=%d", iamSetupCalls))
+	if err != nil {
+		open.Stop()
+		return nil, err
+	}
+	e := &endpoints{open: open, iam: locked}
+	if err := e.setupIAM(); err != nil {
+		open.Stop()
+		locked.Stop()
+		return nil, fmt.Errorf("set up IAM on moto: %w", err)
+	}
+	return e, nil
+}
+
+// iamSetupCalls is how many requests setupIAM makes.
+const iamSetupCalls = 7
+
+func (e *endpoints) setupIAM() error {
+	ctx := context.Background()
+	cfg := aws.Config{
+		Region:       testRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(e.iam.URL),
+	}
+	s := sm.NewFromConfig(cfg)
+	for name, value := range map[string]string{"iam/allowed": "allowed-value-1", "iam/denied": "denied-value-2"} {
+		if _, err := s.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
+			return err
+		}
+	}
+	im := iam.NewFromConfig(cfg)
+	user := func(name, policy string) (key, secret string, err error) {
+		if _, err := im.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+			return "", "", err
+		}
+		if policy != "" {
+			_, err := im.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(name), PolicyDocument: aws.String(policy)})
+			if err != nil {
+				return "", "", err
+			}
+		}
+		k, err := im.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+		if err != nil {
+			return "", "", err
+		}
+		return *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, nil
+	}
+	var err error
+	getOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`
+	if e.readerKey, e.readerSecret, err = user("reader", getOnly); err != nil {
+		return err
+	}
+	e.nobodyKey, e.nobodySecret, err = user("nobody", "")
+	return err
+}
+
+// smCmd seeds moto for a script:
+//
+//	sm create [-region R] [-binary] [-arn VAR] NAME VALUE
+//	sm put [-region R] [-binary] [-token ID] NAME VALUE [STAGE...]
+//	sm delete [-region R] NAME
+//
+// With -binary, VALUE is base64. -arn VAR sets $VAR to the new secret's
+// ARN; -token ID makes ID the new version's id.
+func smCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
+	if neg {
+		ts.Fatalf("sm does not take !")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: sm create|put|delete [flags] NAME [VALUE [STAGE...]]")
+	}
+	fs := flag.NewFlagSet("sm", flag.ContinueOnError)
+	region := fs.String("region", testRegion, "region")
+	binary := fs.Bool("binary", false, "VALUE is base64 of a binary secret")
+	arnVar := fs.String("arn", "", "env var to set to the ARN")
+	token := fs.String("token", "", "version id of the new version")
+	verb := args[0]
+	ts.Check(fs.Parse(args[1:]))
+	rest := fs.Args()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := sm.NewFromConfig(aws.Config{
+		Region:       *region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(url),
+	})
+	var str *string
+	var bin []byte
+	if len(rest) > 1 {
+		if *binary {
+			b, err := base64.StdEncoding.DecodeString(rest[1])
+			ts.Check(err)
+			bin = b
+		} else {
+			str = aws.String(rest[1])
+		}
+	}
+	switch verb {
+	case "create":
+		out, err := client.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(rest[0]), SecretString: str, SecretBinary: bin})
+		ts.Check(err)
+		if *arnVar != "" {
+			ts.Setenv(*arnVar, *out.ARN)
+		}
+	case "put":
+		in := &sm.PutSecretValueInput{SecretId: aws.String(rest[0]), SecretString: str, SecretBinary: bin}
+		if len(rest) > 2 {
+			in.VersionStages = rest[2:]
+		}
+		if *token != "" {
+			in.ClientRequestToken = token
+		}
+		_, err := client.PutSecretValue(ctx, in)
+		ts.Check(err)
+	case "delete":
+		_, err := client.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(rest[0])})
+		ts.Check(err)
+	default:
+		ts.Fatalf("sm: unknown verb %q", verb)
+	}
+}
