@@ -25,7 +25,19 @@ import (
 // with the sm command and assert what smexec prints, exits with and writes.
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"smexec": main})
+	testscript.Main(stopMoto{m}, map[string]func(){"smexec": main})
+}
+
+// stopMoto stops the moto servers once every test has run.
+type stopMoto struct{ m *testing.M }
+
+func (s stopMoto) Run() int {
+	code := s.m.Run()
+	if motoEnv != nil {
+		motoEnv.open.Stop()
+		motoEnv.iam.Stop()
+	}
+	return code
 }
 
 var update = flag.Bool("update", false, "update testscript golden output")
@@ -62,10 +74,6 @@ func startMoto(t *testing.T) *endpoints {
 
 func TestScripts(t *testing.T) {
 	e := startMoto(t)
-	t.Cleanup(func() {
-		e.open.Stop()
-		e.iam.Stop()
-	})
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
@@ -171,12 +179,14 @@ func (e *endpoints) setupIAM() error {
 
 // smCmd seeds moto for a script:
 //
-//	sm create [-region R] [-binary] [-arn VAR] NAME VALUE
-//	sm put [-region R] [-binary] [-token ID] NAME VALUE [STAGE...]
+//	sm create [-region R] [-binary] [-file] [-arn VAR] NAME VALUE
+//	sm put [-region R] [-binary] [-file] [-token ID] NAME VALUE [STAGE...]
 //	sm delete [-region R] NAME
 //
-// With -binary, VALUE is base64. -arn VAR sets $VAR to the new secret's
-// ARN; -token ID makes ID the new version's id.
+// With -binary, VALUE is base64. With -file, VALUE is a file (relative to
+// $WORK) whose bytes are the value, so a script can seed exact bytes such
+// as a trailing newline that a script line cannot hold. -arn VAR sets
+// $VAR to the new secret's ARN; -token ID makes ID the new version's id.
 func smCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
 	if neg {
 		ts.Fatalf("sm does not take !")
@@ -189,6 +199,7 @@ func smCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
 	binary := fs.Bool("binary", false, "VALUE is base64 of a binary secret")
 	arnVar := fs.String("arn", "", "env var to set to the ARN")
 	token := fs.String("token", "", "version id of the new version")
+	fromFile := fs.Bool("file", false, "VALUE is a file holding the value")
 	verb := args[0]
 	ts.Check(fs.Parse(args[1:]))
 	rest := fs.Args()
@@ -203,11 +214,20 @@ func smCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
 	var str *string
 	var bin []byte
 	if len(rest) > 1 {
-		if *binary {
+		switch {
+		case *fromFile && *binary:
+			b, err := os.ReadFile(ts.MkAbs(rest[1]))
+			ts.Check(err)
+			bin = b
+		case *fromFile:
+			b, err := os.ReadFile(ts.MkAbs(rest[1]))
+			ts.Check(err)
+			str = aws.String(string(b))
+		case *binary:
 			b, err := base64.StdEncoding.DecodeString(rest[1])
 			ts.Check(err)
 			bin = b
-		} else {
+		default:
 			str = aws.String(rest[1])
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -24,10 +25,14 @@ type Deps struct {
 	// Exec replaces the process with the child; it returns only on failure.
 	Exec    func(path string, argv, env []string) error
 	Version string
+	// Log is set by Main from --log-level.
+	Log *slog.Logger
 }
 
 // CLI is the command tree.
 type CLI struct {
+	LogLevel string `default:"warn" enum:"debug,info,warn,error" help:"Log level on stderr: debug, info, warn or error."`
+
 	Exec    ExecCmd    `cmd:"" default:"withargs" help:"Resolve the mappings, then run COMMAND with them (the default command)."`
 	Check   CheckCmd   `cmd:"" help:"Resolve every mapping and print a table of what would be injected; run nothing."`
 	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON or shell."`
@@ -65,7 +70,14 @@ func Main(args []string, deps Deps) (code int) {
 	if err != nil {
 		return report(deps.Stderr, usageError(err))
 	}
+	deps.Log = newLogger(deps.Stderr, cli.LogLevel)
 	return report(deps.Stderr, ctx.Run())
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level)) // kong's enum already checked it
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // Problem is one line of failure, with an optional hint.

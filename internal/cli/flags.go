@@ -36,8 +36,10 @@ func (l *list) IsCumulative() bool { return true }
 
 // AWSFlags configure how secrets are fetched.
 type AWSFlags struct {
-	Region  string        `help:"Region for secrets given by name (ARNs carry their own). Default: the AWS SDK's (AWS_REGION, profile)." placeholder:"REGION"`
-	Timeout time.Duration `default:"30s" help:"Give up resolving after this long."`
+	Region      string        `help:"Region for secrets given by name (ARNs carry their own). Default: the AWS SDK's (AWS_REGION, profile)." placeholder:"REGION"`
+	Timeout     time.Duration `default:"30s" help:"Give up resolving after this long."`
+	NoBatch     bool          `help:"Read every secret with GetSecretValue, never BatchGetSecretValue."`
+	Concurrency int           `default:"64" help:"Most requests to Secrets Manager in flight at once."`
 }
 
 // EnvFlags are the mapping flags that set env vars.

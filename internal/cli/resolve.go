@@ -46,7 +46,7 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	if af.Region != "" {
 		clients = regionDefault{clients, af.Region}
 	}
-	r := &resolve.Resolver{Clients: clients}
+	r := &resolve.Resolver{Clients: clients, NoBatch: af.NoBatch, Concurrency: af.Concurrency, Log: deps.Log}
 	results := r.Fetch(ctx, refs)
 
 	var vals []value

@@ -60,7 +60,17 @@ type Resolver struct {
 	Concurrency int
 	// NoBatch turns BatchGetSecretValue off.
 	NoBatch bool
-	Log     *slog.Logger
+	// Log gets debug records about how secrets were fetched; nil discards.
+	Log *slog.Logger
+
+	fallbackOnce sync.Once
+}
+
+func (r *Resolver) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
 }
 
 // DefaultConcurrency is how many requests may be in flight at once unless
@@ -115,7 +125,10 @@ func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
 	return out
 }
 
-// run fills in every fetch's result.
+// run fills in every fetch's result: secrets read at AWSCURRENT in
+// batches where there are several in a region, the rest, and whatever a
+// batch could not settle, one GetSecretValue each; all concurrently, at
+// most Concurrency requests in flight.
 func (r *Resolver) run(ctx context.Context, fetches []*fetch) {
 	limit := r.Concurrency
 	if limit <= 0 {
@@ -123,14 +136,29 @@ func (r *Resolver) run(ctx context.Context, fetches []*fetch) {
 	}
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
-	for _, f := range fetches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	single := func(f *fetch) {
+		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			f.result = r.getOne(ctx, f.key)
-		}()
+		})
+	}
+	groups, singles := [][]*fetch(nil), fetches
+	if !r.NoBatch {
+		groups, singles = batches(fetches)
+	}
+	for _, g := range groups {
+		wg.Go(func() {
+			sem <- struct{}{}
+			rest := r.getBatch(ctx, g)
+			<-sem // released before the fallback reads queue for it
+			for _, f := range rest {
+				single(f)
+			}
+		})
+	}
+	for _, f := range singles {
+		single(f)
 	}
 	wg.Wait()
 }
