@@ -35,6 +35,11 @@ build:
 demo: build moto
 	MOTO_SERVER=$(MOTO) SMEXEC=$(BIN) sh examples/demo/run.sh
 
+# Start-up time, memory and requests for 1 to 200 secrets; writes nothing,
+# prints the table docs/performance.md records.
+bench: build moto
+	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN)
+
 lint:
 	$(GO) vet ./...
 

@@ -3,9 +3,11 @@ package resolve
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -32,7 +34,13 @@ var ErrNoRegion = errors.New("no AWS region configured for a secret given by nam
 
 func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 	c.loadOnce.Do(func() {
-		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx)
+		// The SDK keeps 10 idle connections a host; a run with more reads
+		// in flight than that would close the rest after each wave and
+		// connect anew for the next.
+		hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = DefaultConcurrency
+		})
+		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc))
 	})
 	return c.cfg, c.cfgErr
 }

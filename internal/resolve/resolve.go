@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -126,39 +127,52 @@ func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
 }
 
 // run fills in every fetch's result: secrets read at AWSCURRENT in
-// batches where there are several in a region, the rest, and whatever a
-// batch could not settle, one GetSecretValue each; all concurrently, at
-// most Concurrency requests in flight.
+// batches where a region has several, the rest one GetSecretValue each,
+// all at once up to Concurrency requests in flight; then, one by one,
+// whatever a batch could not settle (a denied batch call).
 func (r *Resolver) run(ctx context.Context, fetches []*fetch) {
 	limit := r.Concurrency
 	if limit <= 0 {
 		limit = DefaultConcurrency
 	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	single := func(f *fetch) {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			f.result = r.getOne(ctx, f.key)
-		})
-	}
 	groups, singles := [][]*fetch(nil), fetches
 	if !r.NoBatch {
 		groups, singles = batches(fetches)
 	}
-	for _, g := range groups {
+	var mu sync.Mutex
+	var rest []*fetch
+	parallel(limit, len(groups)+len(singles), func(i int) {
+		if i >= len(groups) {
+			f := singles[i-len(groups)]
+			f.result = r.getOne(ctx, f.key)
+			return
+		}
+		unsettled := r.getBatch(ctx, groups[i])
+		mu.Lock()
+		rest = append(rest, unsettled...)
+		mu.Unlock()
+	})
+	parallel(limit, len(rest), func(i int) {
+		rest[i].result = r.getOne(ctx, rest[i].key)
+	})
+}
+
+// parallel calls fn(0) … fn(n-1) on at most limit goroutines. A worker
+// pool rather than a goroutine per call: a run with hundreds of secrets
+// keeps only limit stacks alive.
+func parallel(limit, n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(limit, n) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			rest := r.getBatch(ctx, g)
-			<-sem // released before the fallback reads queue for it
-			for _, f := range rest {
-				single(f)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
 			}
 		})
-	}
-	for _, f := range singles {
-		single(f)
 	}
 	wg.Wait()
 }

@@ -1,0 +1,264 @@
+// Command startbench measures how long smexec takes from start to the
+// child's exit, and how much memory and how many requests that costs, for
+// 1 to 200 secrets at 0 and 20 ms of round-trip delay, against moto_server
+// behind a delay proxy and against a fast stub endpoint. `make bench` runs
+// it; docs/performance.md records its output.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/smexec/smexec/internal/delayproxy"
+	"github.com/smexec/smexec/internal/moto"
+	"github.com/smexec/smexec/internal/stubsm"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/smexec", "smexec binary to measure")
+	k := flag.Int("k", 20, "runs per cell")
+	kSeq := flag.Int("kseq", 3, "runs per sequential cell (they are slow)")
+	ns := flag.String("n", "1,10,50,200", "secret counts")
+	delays := flag.String("delay", "0ms,20ms", "injected round-trip delays")
+	flag.Parse()
+	if err := run(*bin, *k, *kSeq, ints(*ns), durations(*delays)); err != nil {
+		fmt.Fprintln(os.Stderr, "startbench:", err)
+		os.Exit(1)
+	}
+}
+
+// A mode is one way of running smexec.
+type mode struct {
+	name  string
+	flags []string
+	seq   bool
+}
+
+var (
+	batched    = mode{name: "batched", flags: nil}
+	sequential = mode{name: "sequential (--no-batch --concurrency 1)", flags: []string{"--no-batch", "--concurrency", "1"}, seq: true}
+)
+
+// endpoint is where one cell's requests go, and how to count them.
+type endpoint struct {
+	url   string
+	count func() int // requests since the last call
+	close func()
+}
+
+func run(bin string, k, kSeq int, ns []int, delays []time.Duration) error {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	maxN := slices.Max(ns)
+	names := make([]string, maxN)
+	values := map[string]string{}
+	for i := range names {
+		names[i] = fmt.Sprintf("bench/secret-%03d", i)
+		values[names[i]] = fmt.Sprintf(`{"password":"bench-value-%03d","port":5432}`, i)
+	}
+
+	tmp, err := os.MkdirTemp("", "startbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	srv, err := moto.Start(filepath.Join(tmp, "moto.log"))
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if err := seed(srv.URL, names, values); err != nil {
+		return err
+	}
+
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("binary: %s, %.1f MB; %s, %d CPUs; %d runs a cell (%d sequential)\n\n",
+		bin, float64(fi.Size())/1e6, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), k, kSeq)
+	fmt.Println("| endpoint | N | delay | mode | median ms | max ms | peak RSS MB | requests/run |")
+	fmt.Println("|---|---:|---:|---|---:|---:|---:|---:|")
+
+	type target struct {
+		name  string
+		modes []mode
+		open  func(delay time.Duration) (endpoint, error)
+	}
+	targets := []target{
+		{"moto", []mode{batched, sequential}, func(d time.Duration) (endpoint, error) {
+			p, err := delayproxy.Start(srv.URL, d)
+			if err != nil {
+				return endpoint{}, err
+			}
+			count := func() int {
+				n := 0
+				for _, c := range p.Counts() {
+					n += c
+				}
+				return n
+			}
+			return endpoint{p.URL, count, func() { p.Close() }}, nil
+		}},
+		{"stub", []mode{batched, sequential}, stub(values, false)},
+		{"stub, batch denied", []mode{{name: "fallback (GetSecretValue, concurrent)"}}, stub(values, true)},
+	}
+	for _, t := range targets {
+		for _, d := range delays {
+			ep, err := t.open(d)
+			if err != nil {
+				return err
+			}
+			for _, n := range ns {
+				maps := filepath.Join(tmp, fmt.Sprintf("maps-%d", n))
+				if err := writeMappings(maps, names[:n]); err != nil {
+					return err
+				}
+				for _, m := range t.modes {
+					runs := k
+					if m.seq {
+						runs = kSeq
+					}
+					c, err := measure(bin, ep, maps, m.flags, runs)
+					if err != nil {
+						ep.close()
+						return fmt.Errorf("%s N=%d %v %s: %w", t.name, n, d, m.name, err)
+					}
+					fmt.Printf("| %s | %d | %v | %s | %.1f | %.1f | %.1f | %.1f |\n",
+						t.name, n, d, m.name, ms(c.median), ms(c.max), float64(c.rssKB)/1024, c.requests)
+				}
+			}
+			ep.close()
+		}
+	}
+	return nil
+}
+
+func stub(values map[string]string, deny bool) func(time.Duration) (endpoint, error) {
+	return func(d time.Duration) (endpoint, error) {
+		s, err := stubsm.Start(values, stubsm.Options{Delay: d, DenyBatch: deny})
+		if err != nil {
+			return endpoint{}, err
+		}
+		var last int64
+		count := func() int {
+			now := s.Requests.Load()
+			n := now - last
+			last = now
+			return int(n)
+		}
+		return endpoint{s.URL, count, func() { s.Close() }}, nil
+	}
+}
+
+type cell struct {
+	median, max time.Duration
+	rssKB       int64
+	requests    float64
+}
+
+// measure runs smexec `runs` times with a child that exits at once, and
+// returns the wall time from start to the child's exit, the peak RSS of
+// the process (smexec, then the child it became) and requests per run.
+func measure(bin string, ep endpoint, maps string, flags []string, runs int) (cell, error) {
+	env := append(withoutAWS(os.Environ()),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+ep.url,
+		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	args := append(append([]string{"--mappings", maps}, flags...), "--", "/bin/true")
+	ep.count()
+	var walls []time.Duration
+	var c cell
+	for range runs {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err := cmd.Run()
+		walls = append(walls, time.Since(start))
+		if err != nil {
+			return c, fmt.Errorf("%v: %s", err, stderr.String())
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		c.rssKB = max(c.rssKB, ru.Maxrss)
+	}
+	slices.Sort(walls)
+	c.median, c.max = walls[len(walls)/2], walls[len(walls)-1]
+	c.requests = float64(ep.count()) / float64(runs)
+	return c, nil
+}
+
+// withoutAWS drops the machine's own AWS_* settings, so that every run
+// sees only the benchmark's. (One that matters: AWS_CA_BUNDLE makes the SDK
+// parse the whole bundle at start, about 2.5 ms, which no loopback http
+// endpoint needs.)
+func withoutAWS(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
+}
+
+func seed(url string, names []string, values map[string]string) error {
+	client := sm.NewFromConfig(aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
+		BaseEndpoint: aws.String(url),
+	})
+	ctx := context.Background()
+	for _, n := range names {
+		v := values[n]
+		if _, err := client.CreateSecret(ctx, &sm.CreateSecretInput{Name: &n, SecretString: &v}); err != nil {
+			return fmt.Errorf("seed %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func writeMappings(path string, names []string) error {
+	var b strings.Builder
+	for i, n := range names {
+		fmt.Fprintf(&b, "S%03d=%s:password\n", i, n)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func ints(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func durations(s string) []time.Duration {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
