@@ -66,12 +66,34 @@ func Main(args []string, deps Deps) (code int) {
 			panic(p)
 		}
 	}()
-	ctx, err := parser.Parse(args)
+	ctx, err := parser.Parse(withDefaultCommand(parser, args))
 	if err != nil {
 		return report(deps.Stderr, usageError(err))
 	}
 	deps.Log = newLogger(deps.Stderr, cli.LogLevel)
 	return report(deps.Stderr, ctx.Run())
+}
+
+// withDefaultCommand puts "exec" in front of args that name no command
+// before "--", so that the child's own words are never read as smexec's
+// commands: `smexec -e A=B -- version` runs a program called version.
+func withDefaultCommand(parser *kong.Kong, args []string) []string {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		return args
+	}
+	names := map[string]bool{}
+	for _, n := range parser.Model.Children {
+		names[n.Name] = true
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if names[a] {
+			return args
+		}
+	}
+	return append([]string{"exec"}, args...)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 
 	"github.com/smexec/smexec/internal/launch"
@@ -23,6 +24,12 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	ms, err := mappings(c.EnvFlags, &c.FileFlags)
 	if err != nil {
 		return err
+	}
+	if len(c.Command) > 0 && c.Command[0] == "--" {
+		c.Command = c.Command[1:]
+	}
+	if len(c.Command) == 0 {
+		return fail(errors.New("no command given: smexec [flags] -- COMMAND [ARG...]"))
 	}
 	// A missing command fails before any secret is fetched or written.
 	path, err := launch.Find(c.Command[0])

@@ -99,10 +99,8 @@ func mappings(ef EnvFlags, ff *FileFlags) ([]target.Mapping, error) {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) == 0 {
-		if err := target.CheckDuplicates(ms); err != nil {
-			errs = append(errs, err)
-		}
+	if err := target.CheckDuplicates(ms); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, fail(errs...)

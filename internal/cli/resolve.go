@@ -35,6 +35,12 @@ func preserve(ms []target.Mapping, environ []string) []target.Mapping {
 // those that resolved and a Failure holding every one that did not, one
 // line each, naming the mapping.
 func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mapping) ([]value, error) {
+	if af.Concurrency < 1 {
+		return nil, fail(fmt.Errorf("--concurrency %d: want 1 or more", af.Concurrency))
+	}
+	if af.Timeout <= 0 {
+		return nil, fail(fmt.Errorf("--timeout %v: want a positive duration", af.Timeout))
+	}
 	ctx, cancel := context.WithTimeout(ctx, af.Timeout)
 	defer cancel()
 

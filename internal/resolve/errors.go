@@ -110,6 +110,9 @@ func isDenied(err error, code string) bool {
 	switch code {
 	case "AccessDeniedException", "AccessDenied":
 		return true
+	case "", "UnknownError":
+	default:
+		return false // a 403 that says what else went wrong
 	}
 	var re *smithyhttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden

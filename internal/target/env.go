@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -39,12 +40,10 @@ func Environ(base []string, set map[string]string) []string {
 		}
 		out = append(out, kv)
 	}
-	var added []string
-	for name, v := range set {
+	for _, name := range slices.Sorted(maps.Keys(set)) {
 		if !done[name] {
-			added = append(added, name+"="+v)
+			out = append(out, name+"="+set[name])
 		}
 	}
-	slices.Sort(added)
-	return append(out, added...)
+	return out
 }

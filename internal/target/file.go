@@ -58,6 +58,11 @@ func WriteAll(ws []Write, opt FileOptions) error {
 	for i, f := range staged {
 		// rename replaces a symlink itself, not what it points to.
 		if err := os.Rename(f.Name(), ws[i].Path); err != nil {
+			// Rare (the path turned into a folder since staging): take back
+			// the files this run put in place, so none of its values stay.
+			for _, w := range ws[:i] {
+				os.Remove(w.Path)
+			}
 			return fmt.Errorf("%s: write %s: rename into place: %w", ws[i].Source, ws[i].Path, unwrapPath(err))
 		}
 		syncDir(filepath.Dir(ws[i].Path))

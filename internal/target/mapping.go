@@ -63,8 +63,8 @@ func ParseFile(s string) (Mapping, error) {
 // DIR/lower(group)/lower(key).
 func Flyte(dir string, r ref.Ref) (Mapping, error) {
 	rel := filepath.Join(strings.ToLower(r.Group()), strings.ToLower(r.Key()))
-	if !filepath.IsLocal(rel) {
-		return Mapping{}, fmt.Errorf("secret key %q would leave the secrets dir", r.Key())
+	if rel == "." || !filepath.IsLocal(rel) {
+		return Mapping{}, fmt.Errorf("secret key %q does not name a file inside the secrets dir", r.Key())
 	}
 	return Mapping{Kind: File, Name: filepath.Join(dir, rel), Ref: r}, nil
 }

@@ -1,0 +1,188 @@
+package resolve
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func str(s string) *Secret { return &Secret{String: &s} }
+
+func bin(b []byte) *Secret { return &Secret{Binary: b} }
+
+// doc is a secret's JSON text that the table below reads fields of.
+const doc = `{
+	"user": "admin",
+	"password": "p@ss\"w0rd\n\u00e9\ud83d\ude00\/",
+	"empty": "",
+	"port": 5432,
+	"big": 12345678901234567890,
+	"float": 1.5e10,
+	"negzero": -0.0,
+	"precise": 0.1000000000000000055511151231257827,
+	"million": 1234567,
+	"on": true,
+	"off": false,
+	"nothing": null,
+	"obj": {"a": 1, "b": [true, null]},
+	"list": [1, "two", {"three": 3}],
+	"db": {"primary": {"host": "db1.internal", "port": 5432}},
+	"hosts": ["h0", "h1"],
+	"a:b": "colon"
+}`
+
+func TestRenderValues(t *testing.T) {
+	tests := []struct {
+		name   string
+		secret *Secret
+		key    string
+		want   string
+	}{
+		{"string, no key, byte for byte", str("  line1\r\nline2\n\t\x00\xff "), "", "  line1\r\nline2\n\t\x00\xff "},
+		{"JSON string, no key, not parsed", str(doc), "", doc},
+		{"empty string, no key", str(""), "", ""},
+		{"binary, no key", bin([]byte{0, 1, 2, 0xff, '\n'}), "", "\x00\x01\x02\xff\n"},
+		{"string field", str(doc), "user", "admin"},
+		{"string field unescaped", str(doc), "password", "p@ss\"w0rd\n\u00e9\U0001F600/"},
+		{"empty string field", str(doc), "empty", ""},
+		{"integer as written", str(doc), "port", "5432"},
+		{"integer that a float64 would round, as written", str(doc), "big", "12345678901234567890"},
+		{"exponent as written", str(doc), "float", "1.5e10"},
+		{"negative zero as written", str(doc), "negzero", "-0.0"},
+		{"long fraction as written", str(doc), "precise", "0.1000000000000000055511151231257827"},
+		{"million not in e notation", str(doc), "million", "1234567"},
+		{"true", str(doc), "on", "true"},
+		{"false", str(doc), "off", "false"},
+		{"object as its JSON text", str(doc), "obj", `{"a": 1, "b": [true, null]}`},
+		{"array as its JSON text", str(doc), "list", `[1, "two", {"three": 3}]`},
+		{"nested path", str(doc), "db.primary.host", "db1.internal"},
+		{"nested number", str(doc), "db.primary.port", "5432"},
+		{"array index", str(doc), "hosts.0", "h0"},
+		{"second array index", str(doc), "hosts.1", "h1"},
+		{"key holding a colon", str(doc), "a:b", "colon"},
+		{"top-level array index", str(`["x","y"]`), "1", "y"},
+		{"compact object", str(`{"k":"v"}`), "k", "v"},
+		{"escaped key name", str(`{"a.b":"dotted"}`), `a\.b`, "dotted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Render(tt.secret, tt.key)
+			if err != nil {
+				t.Fatalf("Render(key %q): %v", tt.key, err)
+			}
+			if !bytes.Equal(got, []byte(tt.want)) {
+				t.Errorf("Render(key %q) = %q, want %q", tt.key, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		secret *Secret
+		key    string
+		// want is a piece of the error that says what is wrong.
+		want string
+	}{
+		{"null field", str(doc), "nothing", "null"},
+		{"missing key", str(doc), "nosuchkey", "not found"},
+		{"missing nested key", str(doc), "db.primary.user", "not found"},
+		{"index past the end", str(doc), "hosts.2", "not found"},
+		{"key into a scalar", str(doc), "user.name", "not found"},
+		{"key on a JSON string value", str(`"just a string"`), "k", "not found"},
+		{"invalid JSON", str(`hunter2-not-json`), "password", "not valid JSON"},
+		{"truncated JSON", str(`{"password": "hunter2-sekrit"`), "password", "not valid JSON"},
+		{"JSON with trailing garbage", str(`{"password": "hunter2-sekrit"} trailing`), "password", "not valid JSON"},
+		{"empty string with key", str(""), "password", "not valid JSON"},
+		{"binary with key", bin([]byte(`{"password": "hunter2-sekrit"}`)), "password", "binary"},
+		{"empty binary with key", bin(nil), "k", "binary"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Render(tt.secret, tt.key)
+			if err == nil {
+				t.Fatalf("Render(key %q) = %q, want an error", tt.key, got)
+			}
+			if got != nil {
+				t.Errorf("Render returned %q with its error", got)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q does not mention %q", msg, tt.want)
+			}
+			for _, secret := range []string{"hunter2", "sekrit", "admin", "p@ss", "db1.internal", "just a string"} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("error %q holds secret text %q", msg, secret)
+				}
+			}
+		})
+	}
+}
+
+// A secret whose invalid JSON is in the key must still not end up in the
+// error through the value.
+func TestFieldErrorQuotesOnlyTheKey(t *testing.T) {
+	const value = "not json at all: s3cr3t-v4lue"
+	_, err := Field(value, "password")
+	if err == nil {
+		t.Fatal("Field accepted invalid JSON")
+	}
+	if !strings.Contains(err.Error(), strconv.Quote("password")) {
+		t.Errorf("error %q does not name the key", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %q holds the value", err)
+	}
+}
+
+func FuzzField(f *testing.F) {
+	f.Add(doc, "password")
+	f.Add(doc, "db.primary.host")
+	f.Add(doc, "hosts.0")
+	f.Add(doc, "nothing")
+	f.Add(doc, "big")
+	f.Add(`{"a":"secret-value"}`, "b")
+	f.Add(`{"a":"secret-value"`, "a")
+	f.Add(`not json s3cr3t`, "a")
+	f.Add(`[1,2,3]`, "#")
+	f.Add(`{"a":{"b":"c"}}`, "a|@reverse")
+	f.Add(`{"a":"\ud800"}`, "a")
+	f.Fuzz(func(t *testing.T, text, key string) {
+		// Render never panics, with either kind of secret.
+		whole, err := Render(str(text), "")
+		if err != nil || string(whole) != text {
+			t.Fatalf("Render without key = %q, %v; want the text back", whole, err)
+		}
+		if out, err := Render(bin([]byte(text)), key); key != "" && err == nil {
+			t.Fatalf("Render of a binary secret with key %q = %q, want an error", key, out)
+		}
+		if key == "" {
+			return
+		}
+		out, err := Render(str(text), key)
+		if err == nil {
+			return
+		}
+		if out != nil {
+			t.Fatalf("Render(key %q) returned %q with error %v", key, out, err)
+		}
+		if leaks(err.Error(), text, key) {
+			t.Fatalf("error %q holds the secret text %q", err, text)
+		}
+	})
+}
+
+// leaks reports whether msg holds the secret text other than where the
+// key, which the user wrote, is quoted. Text made only of letters, spaces
+// and a little punctuation could be a word of the message itself, so only
+// text of four bytes or more that holds some other byte counts.
+func leaks(msg, text, key string) bool {
+	if len(text) < 4 || strings.Trim(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ;:,.'()-") == "" {
+		return false
+	}
+	msg = strings.ReplaceAll(msg, strconv.Quote(key), "")
+	msg = strings.ReplaceAll(msg, key, "")
+	return strings.Contains(msg, text)
+}

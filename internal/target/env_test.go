@@ -1,0 +1,110 @@
+package target
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCheckEnvValue(t *testing.T) {
+	// The longest value execve takes for NAME: NAME=value and its NUL
+	// terminator fill MAX_ARG_STRLEN.
+	longest := maxEnvEntry - len("NAME") - 2
+	tests := []struct {
+		name  string
+		value []byte
+		want  string // a piece of the error; "" means accepted
+	}{
+		{"plain", []byte("s3cr3t"), ""},
+		{"empty", nil, ""},
+		{"newlines and high bytes", []byte("line1\nline2\r\n\xff"), ""},
+		{"NUL in the middle", []byte("s3cr\x00t"), "NUL"},
+		{"NUL at the end", []byte("s3cr3t\x00"), "NUL"},
+		{"the longest value", []byte(strings.Repeat("x", longest)), ""},
+		{"one byte too long", []byte(strings.Repeat("x", longest+1)), "too large"},
+		{"a megabyte", []byte(strings.Repeat("x", 1<<20)), "too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckEnvValue("NAME", tt.value)
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("CheckEnvValue refused a %d-byte value: %v", len(tt.value), err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("CheckEnvValue accepted a %d-byte value", len(tt.value))
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, "file target") {
+				t.Errorf("error %q does not say %q and suggest a file target", msg, tt.want)
+			}
+			if strings.Contains(msg, "s3cr") || strings.Contains(msg, "xxxx") {
+				t.Errorf("error %q holds the value", msg)
+			}
+		})
+	}
+}
+
+func TestEnviron(t *testing.T) {
+	tests := []struct {
+		name string
+		base []string
+		set  map[string]string
+		want []string
+	}{
+		{
+			name: "replace in place, append new sorted",
+			base: []string{"PATH=/bin", "DB=old", "HOME=/root"},
+			set:  map[string]string{"ZED": "z", "DB": "new", "ALPHA": "a", "MID": "m", "B_2": "b2", "B_1": "b1", "BETA": "b"},
+			want: []string{"PATH=/bin", "DB=new", "HOME=/root", "ALPHA=a", "BETA=b", "B_1=b1", "B_2=b2", "MID=m", "ZED=z"},
+		},
+		{
+			name: "a name set twice in base is replaced once",
+			base: []string{"DB=one", "X=1", "DB=two"},
+			set:  map[string]string{"DB": "new"},
+			want: []string{"DB=new", "X=1"},
+		},
+		{
+			name: "names not injected keep their duplicates and oddities",
+			base: []string{"X=1", "X=2", "NOEQUALS", "=weird"},
+			set:  map[string]string{"Y": "y"},
+			want: []string{"X=1", "X=2", "NOEQUALS", "=weird", "Y=y"},
+		},
+		{
+			name: "values kept byte for byte",
+			base: []string{"A=old"},
+			set:  map[string]string{"A": "x=y\nz ", "E": ""},
+			want: []string{"A=x=y\nz ", "E="},
+		},
+		{
+			name: "names are case-sensitive",
+			base: []string{"db=lower"},
+			set:  map[string]string{"DB": "upper"},
+			want: []string{"db=lower", "DB=upper"},
+		},
+		{
+			name: "nothing to set",
+			base: []string{"A=1", "B=2"},
+			want: []string{"A=1", "B=2"},
+		},
+		{
+			name: "empty base",
+			set:  map[string]string{"B": "2", "A": "1"},
+			want: []string{"A=1", "B=2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := slices.Clone(tt.base)
+			got := Environ(base, tt.set)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Environ =\n %q\nwant\n %q", got, tt.want)
+			}
+			if !slices.Equal(base, tt.base) {
+				t.Errorf("Environ changed its base to %q", base)
+			}
+		})
+	}
+}
