@@ -34,6 +34,7 @@ func TestBatchScripts(t *testing.T) {
 			env.Setenv("READER_KEY", e.readerKey)
 			env.Setenv("READER_SECRET", e.readerSecret)
 			env.Setenv("ACCOUNT", testAccount)
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -87,6 +87,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NOBODY_KEY", e.nobodyKey)
 			env.Setenv("NOBODY_SECRET", e.nobodySecret)
 			env.Setenv("ACCOUNT", testAccount)
+			// The race detector waits a second at every exit otherwise.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -74,26 +74,43 @@ func Main(args []string, deps Deps) (code int) {
 	return report(deps.Stderr, ctx.Run())
 }
 
-// withDefaultCommand puts "exec" in front of args that name no command
-// before "--", so that the child's own words are never read as smexec's
-// commands: `smexec -e A=B -- version` runs a program called version.
+// withDefaultCommand puts "exec" in front of args whose first positional
+// argument is not one of smexec's commands, so that the child's own words
+// are never read as smexec's: `smexec -e A=B -- version` runs a program
+// called version, and `smexec -e A=B sh -c 'smexec check'` runs sh.
 func withDefaultCommand(parser *kong.Kong, args []string) []string {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		return args
-	}
-	names := map[string]bool{}
-	for _, n := range parser.Model.Children {
-		names[n.Name] = true
-	}
-	for _, a := range args {
-		if a == "--" {
-			break
+	commands := map[string]bool{}
+	takesValue := map[string]bool{} // "--env", "-e"
+	for _, node := range append([]*kong.Node{parser.Model.Node}, parser.Model.Children...) {
+		commands[node.Name] = node != parser.Model.Node
+		for _, f := range node.Flags {
+			if !f.IsBool() {
+				takesValue["--"+f.Name] = true
+				if f.Short != 0 {
+					takesValue["-"+string(f.Short)] = true
+				}
+			}
 		}
-		if names[a] {
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append([]string{"exec"}, args...)
+		case strings.HasPrefix(a, "-"):
+			if a == "-h" || a == "--help" {
+				return args
+			}
+			if takesValue[a] {
+				i++ // its value is the next argument
+			}
+		case commands[a]:
 			return args
+		default:
+			return append([]string{"exec"}, args...)
 		}
 	}
-	return append([]string{"exec"}, args...)
+	return args
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -121,24 +121,32 @@ func shellQuote(s string) string {
 
 // dotenvQuote quotes s for dotenv readers (docker compose, python-dotenv,
 // node dotenv): single quotes, literal in all of them, where s has none
-// and no backslash; otherwise double quotes with \\ \" \n \r \t and \$
-// escaped.
+// and no backslash; otherwise double quotes with \\ \" \n \r and \t
+// escaped. dotenv has no escape for $ that its readers agree on: a
+// double-quoted value holding ${…} may be expanded by the reader.
 func dotenvQuote(s string) string {
 	if !strings.ContainsAny(s, `'\`) {
 		return "'" + s + "'"
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "$", `\$`)
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
 	return `"` + r.Replace(s) + `"`
 }
 
 // GetCmd prints one value.
 type GetCmd struct {
 	AWSFlags
-	Ref ref.Ref `arg:"" name:"REF" help:"The secret reference."`
+	// A string, not a ref.Ref, so that a malformed REF is reported with
+	// its text like any mapping's.
+	Ref string `arg:"" name:"REF" help:"The secret reference."`
 }
 
 func (c *GetCmd) Run(deps *Deps) error {
-	m := target.Mapping{Kind: target.File, Name: "stdout", Ref: c.Ref, Source: "get " + c.Ref.String()}
+	src := "get " + c.Ref
+	r, err := ref.Parse(c.Ref)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", src, err))
+	}
+	m := target.Mapping{Kind: target.File, Name: "stdout", Ref: r, Source: src}
 	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, []target.Mapping{m})
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ type ExecCmd struct {
 	FileMode  fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal."`
 	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files (the launcher must run as root)."`
 
-	Command []string `arg:"" passthrough:"" placeholder:"COMMAND [ARG...]" help:"The command to run, after --."`
+	Command []string `arg:"" passthrough:"partial" placeholder:"COMMAND [ARG...]" help:"The command to run, after --."`
 }
 
 func (c *ExecCmd) Run(deps *Deps) error {

@@ -48,11 +48,7 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	for i, m := range ms {
 		refs[i] = m.Ref
 	}
-	clients := deps.Clients
-	if af.Region != "" {
-		clients = regionDefault{clients, af.Region}
-	}
-	r := &resolve.Resolver{Clients: clients, NoBatch: af.NoBatch, Concurrency: af.Concurrency, Log: deps.Log}
+	r := &resolve.Resolver{Clients: deps.Clients, Region: af.Region, NoBatch: af.NoBatch, Concurrency: af.Concurrency, Log: deps.Log}
 	results := r.Fetch(ctx, refs)
 
 	var vals []value
@@ -77,17 +73,4 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 		return vals, fail(errs...)
 	}
 	return vals, nil
-}
-
-// regionDefault gives names the region of --region.
-type regionDefault struct {
-	resolve.Clients
-	region string
-}
-
-func (c regionDefault) Client(ctx context.Context, region string) (resolve.API, error) {
-	if region == "" {
-		region = c.region
-	}
-	return c.Clients.Client(ctx, region)
 }

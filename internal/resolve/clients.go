@@ -10,6 +10,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/logging"
 )
 
 // SDKClients builds real Secrets Manager clients from the AWS SDK's
@@ -17,9 +18,6 @@ import (
 // such as AWS_ENDPOINT_URL_SECRETS_MANAGER). Nothing is loaded until the
 // first client is asked for, and each region's client is built once.
 type SDKClients struct {
-	// Region overrides the configured region for references that are names.
-	Region string
-
 	loadOnce sync.Once
 	cfg      aws.Config
 	cfgErr   error
@@ -40,9 +38,23 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
 		})
-		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc))
+		// The SDK's own log lines (such as its IMDS fallback notes) would
+		// go to stderr around smexec's one-line errors; they carry nothing
+		// an error here does not already say.
+		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}))
 	})
 	return c.cfg, c.cfgErr
+}
+
+// DefaultRegion is the SDK's configured region (AWS_REGION, the profile),
+// or "" when there is none or the configuration cannot be loaded; Client
+// then says why.
+func (c *SDKClients) DefaultRegion(ctx context.Context) string {
+	cfg, err := c.load(ctx)
+	if err != nil {
+		return ""
+	}
+	return cfg.Region
 }
 
 // Client returns the client for region, building it on first use.
@@ -50,9 +62,6 @@ func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 	cfg, err := c.load(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if region == "" {
-		region = c.Region
 	}
 	if region == "" {
 		region = cfg.Region

@@ -7,6 +7,7 @@ package resolve
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -26,6 +27,13 @@ type API interface {
 // configured default. Implementations build clients lazily.
 type Clients interface {
 	Client(ctx context.Context, region string) (API, error)
+}
+
+// DefaultRegioner is a Clients that can say which region "" stands for,
+// so that names and ARNs of one region share batches and errors name the
+// region that was searched.
+type DefaultRegioner interface {
+	DefaultRegion(ctx context.Context) string
 }
 
 // Secret is one fetched secret version.
@@ -57,6 +65,9 @@ type Result struct {
 // required.
 type Resolver struct {
 	Clients Clients
+	// Region is where references that are names are read; "" means the
+	// configured region (see DefaultRegioner).
+	Region string
 	// Concurrency bounds the requests in flight; 0 means DefaultConcurrency.
 	Concurrency int
 	// NoBatch turns BatchGetSecretValue off.
@@ -87,10 +98,13 @@ type key struct {
 	stage     string
 }
 
-// keyOf gives the fetch key of a reference. A name's region is "", the
-// configured one, which Clients fills in.
-func keyOf(r ref.Ref) key {
+// keyOf gives the fetch key of a reference; a name is read in nameRegion
+// ("" leaves the choice to Clients).
+func keyOf(r ref.Ref, nameRegion string) key {
 	k := key{region: r.Region, secretID: r.SecretID, versionID: r.VersionID, stage: r.VersionStage}
+	if k.region == "" {
+		k.region = nameRegion
+	}
 	if r.Current() {
 		k.stage = "" // "" and AWSCURRENT name the same version
 	}
@@ -106,10 +120,16 @@ type fetch struct {
 // Fetch fetches every distinct secret version refs name, once each, and
 // returns one Result per reference, in order.
 func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
+	nameRegion := r.Region
+	if nameRegion == "" && slices.ContainsFunc(refs, func(rf ref.Ref) bool { return !rf.IsARN() }) {
+		if d, ok := r.Clients.(DefaultRegioner); ok {
+			nameRegion = d.DefaultRegion(ctx)
+		}
+	}
 	byKey := map[key]*fetch{}
 	var fetches []*fetch
 	for _, rf := range refs {
-		k := keyOf(rf)
+		k := keyOf(rf, nameRegion)
 		if byKey[k] == nil {
 			f := &fetch{key: k}
 			byKey[k] = f
@@ -121,7 +141,7 @@ func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
 
 	out := make([]Result, len(refs))
 	for i, rf := range refs {
-		out[i] = byKey[keyOf(rf)].result
+		out[i] = byKey[keyOf(rf, nameRegion)].result
 	}
 	return out
 }
