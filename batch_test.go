@@ -26,17 +26,8 @@ var proxies sync.Map // *testscript.TestScript → *delayproxy.Proxy
 func TestBatchScripts(t *testing.T) {
 	e := startMoto(t)
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/batch",
-		Setup: func(env *testscript.Env) error {
-			for k, v := range awsEnv(e.open.URL) {
-				env.Setenv(k, v)
-			}
-			env.Setenv("READER_KEY", e.readerKey)
-			env.Setenv("READER_SECRET", e.readerSecret)
-			env.Setenv("ACCOUNT", testAccount)
-			env.Setenv("GORACE", "atexit_sleep_ms=0")
-			return nil
-		},
+		Dir:   "testdata/batch",
+		Setup: e.setup,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sm": func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
 			"proxy": func(ts *testscript.TestScript, neg bool, args []string) {

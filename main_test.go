@@ -77,24 +77,28 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
-		Setup: func(env *testscript.Env) error {
-			for k, v := range awsEnv(e.open.URL) {
-				env.Setenv(k, v)
-			}
-			env.Setenv("IAM_ENDPOINT", e.iam.URL)
-			env.Setenv("READER_KEY", e.readerKey)
-			env.Setenv("READER_SECRET", e.readerSecret)
-			env.Setenv("NOBODY_KEY", e.nobodyKey)
-			env.Setenv("NOBODY_SECRET", e.nobodySecret)
-			env.Setenv("ACCOUNT", testAccount)
-			// The race detector waits a second at every exit otherwise.
-			env.Setenv("GORACE", "atexit_sleep_ms=0")
-			return nil
-		},
+		Setup:         e.setup,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sm": func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
 		},
 	})
+}
+
+// setup gives a script the environment of the open endpoint, and the
+// IAM endpoint's address and keys for the scripts that switch to it.
+func (e *endpoints) setup(env *testscript.Env) error {
+	for k, v := range awsEnv(e.open.URL) {
+		env.Setenv(k, v)
+	}
+	env.Setenv("IAM_ENDPOINT", e.iam.URL)
+	env.Setenv("READER_KEY", e.readerKey)
+	env.Setenv("READER_SECRET", e.readerSecret)
+	env.Setenv("NOBODY_KEY", e.nobodyKey)
+	env.Setenv("NOBODY_SECRET", e.nobodySecret)
+	env.Setenv("ACCOUNT", testAccount)
+	// The race detector waits a second at every exit otherwise.
+	env.Setenv("GORACE", "atexit_sleep_ms=0")
+	return nil
 }
 
 // awsEnv is the environment that points the SDK, and nothing else, at a
