@@ -79,7 +79,9 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup:         e.setup,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sm": func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+			"waitfor": waitforCmd,
+			"signal":  signalCmd,
 		},
 	})
 }

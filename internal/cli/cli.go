@@ -170,6 +170,10 @@ func report(w io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
+	var status launch.ExitStatus
+	if errors.As(err, &status) {
+		return int(status) // the supervised command's own code: nothing to say
+	}
 	var f *Failure
 	if !errors.As(err, &f) {
 		f = fail(err)

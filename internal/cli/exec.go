@@ -4,24 +4,31 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 
 	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
 )
 
-// ExecCmd resolves the mappings and replaces the launcher with the child.
+// ExecCmd resolves the mappings, writes the files, and then replaces the
+// launcher with the child, or supervises it.
 type ExecCmd struct {
 	AWSFlags
 	EnvFlags
 	FileFlags
 	FileMode  fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal."`
 	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files (the launcher must run as root)."`
+	SuperviseFlags
 
 	Command []string `arg:"" passthrough:"partial" placeholder:"COMMAND [ARG...]" help:"The command to run, after --."`
 }
 
 func (c *ExecCmd) Run(deps *Deps) error {
 	ms, err := mappings(c.EnvFlags, &c.FileFlags)
+	if err != nil {
+		return err
+	}
+	supervise, err := c.enabled(os.Getpid())
 	if err != nil {
 		return err
 	}
@@ -44,18 +51,11 @@ func (c *ExecCmd) Run(deps *Deps) error {
 		return err
 	}
 
-	set := map[string]string{}
 	var writes []target.Write
 	for _, v := range vals {
-		switch v.Kind {
-		case target.Env:
-			set[v.Name] = string(v.Data)
-		case target.File:
+		if v.Kind == target.File {
 			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
 		}
-	}
-	if len(c.Secret) > 0 {
-		set["FLYTE_SECRETS_DEFAULT_DIR"] = c.SecretsDir
 	}
 	opt := target.FileOptions{Mode: fs.FileMode(c.FileMode), UID: -1, GID: -1}
 	if c.FileOwner != nil {
@@ -64,5 +64,10 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := target.WriteAll(writes, opt); err != nil {
 		return fail(err)
 	}
-	return deps.Exec(path, c.Command, target.Environ(deps.Environ, set))
+	s := &supervised{deps: deps, flags: c, path: path, files: opt, log: deps.Log}
+	if supervise {
+		return s.run(vals)
+	}
+	cmd := s.command(vals)
+	return deps.Exec(cmd.Path, cmd.Argv, cmd.Env)
 }

@@ -1,0 +1,331 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/smexec/smexec/internal/launch"
+	"github.com/smexec/smexec/internal/target"
+)
+
+// SuperviseFlags choose supervise mode and shape it.
+type SuperviseFlags struct {
+	Supervise   bool          `help:"Stay as a small init above the command: forward signals, reap zombies, remove written files at exit. On by default as PID 1, and with --refresh or --mask."`
+	NoSupervise bool          `help:"Replace smexec with the command even as PID 1."`
+	SignalGroup bool          `help:"Forward signals to the command's whole process group (supervise mode)."`
+	KeepFiles   bool          `help:"Leave written files in place when the command exits (supervise mode)."`
+	Refresh     time.Duration `placeholder:"DURATION" help:"Poll secrets not pinned to a version id about this often (jittered) and apply changed values (supervise mode)."`
+	OnChange    onChange      `default:"signal:HUP" placeholder:"ACTION" help:"What a changed value does: signal:NAME (files are rewritten first), restart, exit or none."`
+	KillSignal  signalName    `default:"TERM" placeholder:"SIGNAL" help:"Signal that stops the command for a restart or an exit."`
+	KillTimeout time.Duration `default:"10s" help:"Send SIGKILL when the command outlives --kill-signal by this long."`
+	Mask        bool          `help:"Replace injected values (and their base64 and JSON-escaped forms) in the command's stdout and stderr with *** (supervise mode)."`
+}
+
+// minRefresh keeps a typo such as --refresh 1ms from polling Secrets
+// Manager in a tight loop.
+const minRefresh = time.Second
+
+// outputGrace bounds the wait for the command's output to drain after it
+// exits, for orphans that keep the pipes open.
+const outputGrace = 2 * time.Second
+
+// enabled tells whether to supervise: asked for, implied by --refresh or
+// --mask, or as PID 1, where exec would leave nobody to reap zombies or
+// remove files.
+func (f *SuperviseFlags) enabled(pid int) (bool, error) {
+	if f.Refresh != 0 && f.Refresh < minRefresh {
+		return false, fail(fmt.Errorf("--refresh %v: want %v or more", f.Refresh, minRefresh))
+	}
+	if f.KillTimeout <= 0 {
+		return false, fail(fmt.Errorf("--kill-timeout %v: want a positive duration", f.KillTimeout))
+	}
+	if f.NoSupervise {
+		if f.Supervise || f.Refresh > 0 || f.Mask {
+			return false, fail(errors.New("--no-supervise: cannot be used with --supervise, --refresh or --mask, which need supervise mode"))
+		}
+		return false, nil
+	}
+	return f.Supervise || f.Refresh > 0 || f.Mask || pid == 1, nil
+}
+
+// supervised is one supervised run: the command, what was injected into
+// it, and what has to be kept current or cleaned up.
+type supervised struct {
+	deps  *Deps
+	flags *ExecCmd
+	path  string
+	files target.FileOptions
+	log   logger
+
+	// vals are the current values, in mapping order: set before the
+	// command starts, then changed only by the poller.
+	vals []value
+	out  *masker // nil without --mask
+}
+
+// logger is the part of slog the supervisor uses.
+type logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+func (s *supervised) run(vals []value) error {
+	s.vals = vals
+	opt := launch.Options{
+		SignalGroup: s.flags.SignalGroup,
+		KillSignal:  syscall.Signal(s.flags.KillSignal),
+		KillTimeout: s.flags.KillTimeout,
+		OutputGrace: outputGrace,
+		Log:         s.deps.Log,
+	}
+	if s.flags.Mask {
+		s.out = newMasker(s.deps, vals)
+		opt.Stdout, opt.Stderr = s.out.stdout, s.out.stderr
+	}
+	sup, err := launch.Supervise(s.command(vals), opt)
+	if err != nil {
+		s.removeFiles()
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var polling sync.WaitGroup
+	if s.flags.Refresh > 0 {
+		s.warnUndeliverable()
+		polling.Add(1)
+		go func() {
+			defer polling.Done()
+			s.poll(ctx, sup)
+		}()
+	}
+	code := sup.Wait()
+	cancel()
+	polling.Wait() // no file is rewritten after this
+	s.removeFiles()
+	if code != 0 {
+		return launch.ExitStatus(code)
+	}
+	return nil
+}
+
+// command is the child to start with vals.
+func (s *supervised) command(vals []value) launch.Command {
+	set := map[string]string{}
+	for _, v := range vals {
+		if v.Kind == target.Env {
+			set[v.Name] = string(v.Data)
+		}
+	}
+	if len(s.flags.Secret) > 0 {
+		set["FLYTE_SECRETS_DEFAULT_DIR"] = s.flags.SecretsDir
+	}
+	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: target.Environ(s.deps.Environ, set)}
+}
+
+func (s *supervised) removeFiles() {
+	if s.flags.KeepFiles {
+		return
+	}
+	for _, v := range s.vals {
+		if v.Kind != target.File {
+			continue
+		}
+		if err := os.Remove(v.Name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("cannot remove a written file", "path", v.Name, "err", err)
+		}
+	}
+}
+
+// watched are the mappings whose value can change: a pinned version id
+// never does.
+func (s *supervised) watched() []target.Mapping {
+	var ms []target.Mapping
+	for _, v := range s.vals {
+		if v.Ref.VersionID == "" {
+			ms = append(ms, v.Mapping)
+		}
+	}
+	return ms
+}
+
+// warnUndeliverable says at start which env targets a refresh cannot
+// reach: the environment of a running process cannot be changed.
+func (s *supervised) warnUndeliverable() {
+	if s.flags.OnChange.action == "restart" {
+		return
+	}
+	var names []string
+	for _, m := range s.watched() {
+		if m.Kind == target.Env {
+			names = append(names, m.Name)
+		}
+	}
+	if len(names) > 0 {
+		s.log.Warn("--refresh: new values of env targets reach the command only with --on-change restart", "env", strings.Join(names, ","), "on-change", s.flags.OnChange.String())
+	}
+}
+
+// poll re-resolves the watched mappings until ctx ends. A failure is
+// logged and retried at the next poll; it never touches the command.
+func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
+	ms := s.watched()
+	if len(ms) == 0 {
+		s.log.Warn("--refresh: every secret is pinned to a version id, nothing can change")
+		return
+	}
+	for {
+		// Jitter each wait by ±20% so that a fleet started together
+		// drifts apart instead of polling in lockstep.
+		wait := time.Duration(float64(s.flags.Refresh) * (0.8 + 0.4*rand.Float64()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		release := sup.HoldReaping()
+		fresh, err := resolveAll(ctx, s.deps, s.flags.AWSFlags, ms)
+		release()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "; ") {
+				s.log.Warn("refresh failed; keeping the current values and retrying", "err", line)
+			}
+			continue
+		}
+		if err := s.apply(fresh, sup); err != nil {
+			s.log.Warn("refresh failed; keeping the current values and retrying", "err", err)
+		}
+	}
+}
+
+// apply takes the freshly resolved values: rewrites the files whose value
+// changed, then acts as --on-change says.
+func (s *supervised) apply(fresh []value, sup *launch.Supervisor) error {
+	type key struct {
+		kind target.Kind
+		name string
+	}
+	index := map[key]int{}
+	for i, v := range s.vals {
+		index[key{v.Kind, v.Name}] = i
+	}
+	var writes []target.Write
+	var changedEnv, changedFiles []string
+	next := append([]value(nil), s.vals...)
+	for _, v := range fresh {
+		i := index[key{v.Kind, v.Name}]
+		if bytes.Equal(next[i].Data, v.Data) {
+			continue
+		}
+		next[i] = v
+		switch v.Kind {
+		case target.Env:
+			changedEnv = append(changedEnv, v.Name)
+		case target.File:
+			changedFiles = append(changedFiles, v.Name)
+			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
+		}
+	}
+	if len(changedEnv)+len(changedFiles) == 0 {
+		return nil
+	}
+	// Mask the new values before anything can print them; the old ones
+	// stay masked too, as the command may still hold them.
+	if s.out != nil {
+		s.out.add(next)
+	}
+	if err := target.WriteAll(writes, s.files); err != nil {
+		return err
+	}
+	s.vals = next
+	s.log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())
+
+	switch oc := s.flags.OnChange; oc.action {
+	case "signal":
+		if len(changedFiles) > 0 {
+			sup.Signal(oc.sig)
+		} else {
+			s.log.Warn("--refresh: only env targets changed, which reach the command only with --on-change restart; not signalling", "env", strings.Join(changedEnv, ","))
+		}
+	case "restart":
+		sup.Restart(s.command(next))
+	case "exit":
+		sup.Exit()
+	}
+	return nil
+}
+
+// onChange is what a changed value does: signal:NAME, restart, exit or
+// none.
+type onChange struct {
+	action string
+	sig    syscall.Signal
+}
+
+func (o *onChange) UnmarshalText(b []byte) error {
+	s := string(b)
+	switch s {
+	case "restart", "exit", "none":
+		*o = onChange{action: s}
+		return nil
+	}
+	if name, ok := strings.CutPrefix(s, "signal:"); ok {
+		var sig signalName
+		if err := sig.UnmarshalText([]byte(name)); err != nil {
+			return err
+		}
+		*o = onChange{action: "signal", sig: syscall.Signal(sig)}
+		return nil
+	}
+	return fmt.Errorf("on-change %q: want signal:NAME, restart, exit or none", s)
+}
+
+func (o onChange) String() string {
+	if o.action == "signal" {
+		return "signal:" + signalName(o.sig).String()
+	}
+	return o.action
+}
+
+// signalName is a signal given as HUP, SIGHUP or its number.
+type signalName syscall.Signal
+
+var signalNames = map[string]syscall.Signal{
+	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,
+	"KILL": syscall.SIGKILL, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
+	"TERM": syscall.SIGTERM, "WINCH": syscall.SIGWINCH, "ALRM": syscall.SIGALRM,
+	"CONT": syscall.SIGCONT, "STOP": syscall.SIGSTOP, "TSTP": syscall.SIGTSTP,
+}
+
+func (n *signalName) UnmarshalText(b []byte) error {
+	s := strings.TrimPrefix(strings.ToUpper(string(b)), "SIG")
+	if sig, ok := signalNames[s]; ok {
+		*n = signalName(sig)
+		return nil
+	}
+	if v, err := strconv.Atoi(s); err == nil && v > 0 && v < 65 {
+		*n = signalName(v)
+		return nil
+	}
+	return fmt.Errorf("signal %q: want a name such as HUP or TERM, or a number", b)
+}
+
+func (n signalName) String() string {
+	for name, sig := range signalNames {
+		if sig == syscall.Signal(n) {
+			return name
+		}
+	}
+	return strconv.Itoa(int(n))
+}

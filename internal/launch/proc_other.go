@@ -1,0 +1,12 @@
+//go:build !linux
+
+package launch
+
+import "errors"
+
+// Only Linux has child subreapers; elsewhere orphans are reaped by
+// smexec only when it is PID 1.
+func becomeSubreaper() error { return errors.New("not supported on this system") }
+
+// Handing the terminal to the child is done on Linux only.
+func tcgetpgrp(int) (int, error) { return 0, errors.New("not supported on this system") }
