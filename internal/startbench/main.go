@@ -50,6 +50,7 @@ type mode struct {
 
 var (
 	batched    = mode{name: "batched", flags: nil}
+	supervised = mode{name: "batched, --supervise", flags: []string{"--supervise"}}
 	sequential = mode{name: "sequential (--no-batch --concurrency 1)", flags: []string{"--no-batch", "--concurrency", "1"}, seq: true}
 )
 
@@ -102,7 +103,7 @@ func run(bin string, k, kSeq int, ns []int, delays []time.Duration) error {
 		open  func(delay time.Duration) (endpoint, error)
 	}
 	targets := []target{
-		{"moto", []mode{batched, sequential}, func(d time.Duration) (endpoint, error) {
+		{"moto", []mode{batched, supervised, sequential}, func(d time.Duration) (endpoint, error) {
 			p, err := delayproxy.Start(srv.URL, d)
 			if err != nil {
 				return endpoint{}, err
@@ -147,7 +148,7 @@ func run(bin string, k, kSeq int, ns []int, delays []time.Duration) error {
 			ep.close()
 		}
 	}
-	return nil
+	return output(bin, srv.URL, tmp, names)
 }
 
 func stub(values map[string]string, deny bool) func(time.Duration) (endpoint, error) {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// outputSize is how much the child writes in the output benchmark.
+const outputSize = 100 << 20
+
+// output measures a child that writes 100 MB of log lines to stdout
+// (discarded): exec'd, supervised, and supervised with --mask hiding the
+// values of 50 secrets, some of which the output holds.
+func output(bin, url, tmp string, names []string) error {
+	data := filepath.Join(tmp, "output.log")
+	if err := writeLog(data); err != nil {
+		return err
+	}
+	maps := filepath.Join(tmp, "maps-output")
+	if err := writeMappings(maps, names[:min(50, len(names))]); err != nil {
+		return err
+	}
+	env := append(withoutAWS(os.Environ()),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+url,
+		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+
+	fmt.Printf("\nA child writing %d MB to stdout (/dev/null), 50 secrets, moto at 0 ms; 5 runs a row\n\n", outputSize>>20)
+	fmt.Println("| mode | median s | MB/s | peak RSS MB (smexec or child) | output bytes |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, m := range []mode{
+		{name: "exec (no supervisor)"},
+		{name: "--supervise", flags: []string{"--supervise"}},
+		{name: "--supervise --mask", flags: []string{"--mask"}},
+	} {
+		args := append(append([]string{"--mappings", maps}, m.flags...), "--", "cat", data)
+		var walls []time.Duration
+		var rss int64
+		var size int64
+		for range 5 {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = env
+			out := &countWriter{}
+			cmd.Stdout = out
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("output %s: %v: %s", m.name, err, stderr.String())
+			}
+			walls = append(walls, time.Since(start))
+			rss = max(rss, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+			size = out.n
+		}
+		slices.Sort(walls)
+		med := walls[len(walls)/2]
+		fmt.Printf("| %s | %.2f | %.0f | %.1f | %d |\n", m.name, med.Seconds(), float64(size)/1e6/med.Seconds(), float64(rss)/1024, size)
+	}
+	return nil
+}
+
+// writeLog writes outputSize bytes of log-like lines, one in 1000 holding
+// a secret value, so the masker has matches to replace as well as text
+// to pass through.
+func writeLog(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var b strings.Builder
+	for i := 0; b.Len() < outputSize; i++ {
+		if i%1000 == 0 {
+			fmt.Fprintf(&b, "2026-11-22T10:00:00Z INFO connected password=bench-value-%03d request=%d\n", i/1000%50, i)
+		} else {
+			fmt.Fprintf(&b, "2026-11-22T10:00:00Z INFO handled request=%d path=/api/v1/items status=200 bytes=5123\n", i)
+		}
+	}
+	_, err = f.WriteString(b.String()[:outputSize])
+	return err
+}
+
+// countWriter counts what the child wrote and drops it.
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
