@@ -42,6 +42,15 @@ func Hint(err error) string {
 	return ""
 }
 
+// Explained is an error that already says, in an operator's words, what
+// went wrong and what to do: an API other than Secrets Manager's own (the
+// agent, a local file) returns one where the SDK's codes and the hints for
+// them would mislead. classify uses its cause and hint as they are.
+type Explained interface {
+	error
+	Explain() (cause, hint string)
+}
+
 // fullARNSuffix matches the "-AbCdEf" Secrets Manager appends to a name in
 // a full ARN.
 var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
@@ -51,10 +60,13 @@ var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 func classify(ctx context.Context, err error, k key) error {
 	e := &Error{SecretID: k.secretID, Region: k.region, Err: err}
 	code, msg := apiError(err)
+	var ex Explained
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()) || errors.Is(err, context.DeadlineExceeded):
 		e.Cause = "timed out waiting for Secrets Manager"
 		e.Hint = "raise --timeout, or check the network path to the Secrets Manager endpoint"
+	case errors.As(err, &ex):
+		e.Cause, e.Hint = ex.Explain()
 	case isDenied(err, code):
 		e.Cause = "access denied (" + orDefault(code, "HTTP 403") + ")"
 		e.Hint = "the caller needs secretsmanager:GetSecretValue on this secret, and kms:Decrypt on its KMS key if it uses a customer-managed key"

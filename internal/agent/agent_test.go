@@ -1,0 +1,293 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+
+	"github.com/smexec/smexec/internal/ref"
+	"github.com/smexec/smexec/internal/resolve"
+)
+
+func TestCheckURL(t *testing.T) {
+	for _, u := range []string{"http://localhost:2773", "http://LOCALHOST:2773/", "http://127.0.0.1:1", "http://127.9.9.9", "http://[::1]:2773", "https://localhost", "http://localhost:2773/prefix"} {
+		if _, err := checkURL(u); err != nil {
+			t.Errorf("checkURL(%q) = %v, want ok", u, err)
+		}
+	}
+	for _, u := range []string{"", "localhost:2773", "ftp://localhost", "http://", "http://10.0.0.1:2773", "http://example.com", "http://localhost.example.com", "http://u:p@localhost", "http://localhost?x=1", "http://169.254.169.254"} {
+		if _, err := checkURL(u); err == nil {
+			t.Errorf("checkURL(%q) = ok, want an error", u)
+		}
+	}
+}
+
+func TestTokenOrderAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tok")
+	os.WriteFile(file, []byte("  from-file\n"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	tests := []struct {
+		name    string
+		env     []string
+		token   string
+		from    string
+		wantErr string
+	}{
+		{"AWS_TOKEN first", []string{"AWS_SESSION_TOKEN=s", "AWS_TOKEN=t", "AWS_CONTAINER_AUTHORIZATION_TOKEN=c"}, "t", "AWS_TOKEN", ""},
+		{"then the session token", []string{"AWS_CONTAINER_AUTHORIZATION_TOKEN=c", "AWS_SESSION_TOKEN=s"}, "s", "AWS_SESSION_TOKEN", ""},
+		{"then the container token", []string{"AWS_CONTAINER_AUTHORIZATION_TOKEN=c"}, "c", "AWS_CONTAINER_AUTHORIZATION_TOKEN", ""},
+		{"a file, trimmed", []string{"AWS_TOKEN=file://" + file}, "from-file", "AWS_TOKEN", ""},
+		{"a file for the session token", []string{"AWS_SESSION_TOKEN=file://" + file}, "from-file", "AWS_SESSION_TOKEN", ""},
+		{"a missing file", []string{"AWS_TOKEN=file://" + dir + "/nope"}, "", "", "AWS_TOKEN names a file that cannot be read"},
+		{"an empty file", []string{"AWS_TOKEN=file://" + empty}, "", "", "is empty"},
+		{"set but empty wins, as in the agent", []string{"AWS_TOKEN=", "AWS_SESSION_TOKEN=s"}, "", "", "AWS_TOKEN is set but empty"},
+		{"none", []string{"PATH=/bin"}, "", "", "none of AWS_TOKEN, AWS_SESSION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN is set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token, from, err := Token(tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "from-file") {
+					t.Errorf("error %q shows the token", err)
+				}
+				return
+			}
+			if err != nil || token != tt.token || from != tt.from {
+				t.Fatalf("Token = %q, %q, %v; want %q, %q", token, from, err, tt.token, tt.from)
+			}
+		})
+	}
+}
+
+const tokenSentinel = "TOKEN-SENTINEL-9"
+
+// agentFunc starts an HTTP server on loopback answering with h, and a
+// client for it holding token tokenSentinel.
+func agentFunc(t *testing.T, h http.HandlerFunc) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, []string{"AWS_SESSION_TOKEN=" + tokenSentinel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.backoff = time.Millisecond
+	return c
+}
+
+func TestGetSecretValueSendsTheQueryAndToken(t *testing.T) {
+	var got *http.Request
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		w.Write([]byte(`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:a/b-AbCdEf","Name":"a/b","VersionId":"v1","SecretString":"s3cr3t","VersionStages":["AWSPREVIOUS"],"CreatedDate":"1569534789.046"}`))
+	})
+	out, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("a/b+c d"), VersionStage: aws.String("AWSPREVIOUS"), VersionId: aws.String("v1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != http.MethodGet || got.URL.Path != "/secretsmanager/get" {
+		t.Errorf("request %s %s", got.Method, got.URL.Path)
+	}
+	q := got.URL.Query()
+	if q.Get("secretId") != "a/b+c d" || q.Get("versionStage") != "AWSPREVIOUS" || q.Get("versionId") != "v1" || len(q) != 3 {
+		t.Errorf("query %v", q)
+	}
+	if got.Header.Get(TokenHeader) != tokenSentinel {
+		t.Errorf("token header %q", got.Header.Get(TokenHeader))
+	}
+	if got.Header.Get("X-Forwarded-For") != "" {
+		t.Error("X-Forwarded-For sent")
+	}
+	if *out.SecretString != "s3cr3t" || *out.ARN != "arn:aws:secretsmanager:us-east-1:123456789012:secret:a/b-AbCdEf" || *out.VersionId != "v1" || out.VersionStages[0] != "AWSPREVIOUS" {
+		t.Errorf("out %+v", out)
+	}
+}
+
+func TestGetSecretValueOmitsUnsetVersion(t *testing.T) {
+	var q map[string][]string
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		q = r.URL.Query()
+		w.Write([]byte(`{"ARN":"a","Name":"n","VersionId":"v","SecretBinary":"AAEC/w==","CreatedDate":1569534789.046}`))
+	})
+	out, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q) != 1 {
+		t.Errorf("query %v, want secretId alone", q)
+	}
+	if string(out.SecretBinary) != "\x00\x01\x02\xff" || out.SecretString != nil {
+		t.Errorf("binary %q, string %v", out.SecretBinary, out.SecretString)
+	}
+}
+
+func TestAnswersThatAreNotASecret(t *testing.T) {
+	for name, body := range map[string]string{
+		"not JSON":     `SENTINEL-VALUE not json`,
+		"bad base64":   `{"Name":"n","SecretBinary":"SENTINEL!!"}`,
+		"no value":     `{"Name":"n"}`,
+		"wrong shape":  `{"Name":"n","SecretString":["SENTINEL"]}`,
+		"a health msg": `healthy`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) })
+			_, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), "SENTINEL") {
+				t.Errorf("error %q quotes the answer", err)
+			}
+		})
+	}
+}
+
+func TestErrorAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		code     string // of a smithy.APIError
+		cause    string // of an *Error
+		hint     string
+		attempts int64
+	}{
+		{"not found", 400, `{"__type":"ResourceNotFoundException", "message":"Secrets Manager can't find the specified secret."}`, "ResourceNotFoundException", "", "", 1},
+		{"denied, Message capitalised", 400, `{"__type":"AccessDeniedException","Message":"Access to KMS is not allowed"}`, "AccessDeniedException", "", "", 1},
+		{"namespaced type", 400, `{"__type":"com.amazonaws.secretsmanager#DecryptionFailure","message":"x"}`, "DecryptionFailure", "", "", 1},
+		{"internal failure", 500, `{"__type":"InternalFailure"}`, "InternalFailure", "", "", 1},
+		{"bad token", 403, "Bad Token", "", "the agent refused the token from AWS_SESSION_TOKEN (HTTP 403: Bad Token)", "set AWS_TOKEN", 1},
+		{"forwarded", 400, "Forwarded", "", "the agent answered HTTP 400: Forwarded", "", 1},
+		{"not the agent", 404, "Not found", "", "the agent answered HTTP 404: Not found", "is the Secrets Manager Agent", 1},
+		{"still starting, retried", 503, "Serving not enabled.", "", "the agent answered HTTP 503: Serving not enabled.", "still starting", attempts},
+		{"timeout of the agent's call, retried", 504, `{"__type":"TimeoutError","message":"Timeout"}`, "TimeoutError", "", "", attempts},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int64
+			c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			})
+			_, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+			if n.Load() != tt.attempts {
+				t.Errorf("%d requests, want %d", n.Load(), tt.attempts)
+			}
+			if tt.code != "" {
+				var ae smithy.APIError
+				if !errors.As(err, &ae) || ae.ErrorCode() != tt.code {
+					t.Fatalf("err = %#v, want API error %s", err, tt.code)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %#v, want *Error", err)
+			}
+			if e.Cause != tt.cause || !strings.Contains(e.Hint, tt.hint) {
+				t.Errorf("cause %q hint %q; want %q, hint with %q", e.Cause, e.Hint, tt.cause, tt.hint)
+			}
+			if strings.Contains(e.Cause+e.Hint, tokenSentinel) {
+				t.Error("the token shows")
+			}
+		})
+	}
+}
+
+func TestRetriesUntilTheAgentAnswers(t *testing.T) {
+	var n atomic.Int64
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) < 3 {
+			http.Error(w, "Serving not enabled.", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(`{"Name":"n","SecretString":"v"}`))
+	})
+	out, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+	if err != nil || *out.SecretString != "v" || n.Load() != 3 {
+		t.Fatalf("out %v err %v after %d requests", out, err, n.Load())
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c, err := New("http://"+addr, []string{"AWS_TOKEN=tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.backoff = time.Millisecond
+	_, err = c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+	var e *Error
+	if !errors.As(err, &e) || e.Cause != "cannot reach the agent at http://"+addr+" (connection refused)" || !strings.Contains(e.Hint, "--agent URL") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBatchIsRefused(t *testing.T) {
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { t.Error("a request was sent") })
+	if _, err := c.BatchGetSecretValue(context.Background(), &sm.BatchGetSecretValueInput{}); err == nil {
+		t.Fatal("no error")
+	}
+}
+
+// The resolver explains the agent's answers as it does the SDK's: a
+// missing secret gets the not-found hint, a refused token the agent's.
+func TestResolverExplainsAgentErrors(t *testing.T) {
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("secretId") {
+		case "missing":
+			w.WriteHeader(400)
+			w.Write([]byte(`{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`))
+		case "denied":
+			w.WriteHeader(400)
+			w.Write([]byte(`{"__type":"AccessDeniedException","message":"not authorized"}`))
+		default:
+			http.Error(w, "Bad Token", http.StatusForbidden)
+		}
+	})
+	r := &resolve.Resolver{Clients: c, NoBatch: true}
+	refs := []ref.Ref{mustRef(t, "missing"), mustRef(t, "denied"), mustRef(t, "other")}
+	res := r.Fetch(context.Background(), refs)
+	for i, want := range []struct{ msg, hint string }{
+		{"secret missing: not found (ResourceNotFoundException)", "check the name"},
+		{"secret denied: access denied (AccessDeniedException)", "secretsmanager:GetSecretValue"},
+		{"secret other: the agent refused the token from AWS_SESSION_TOKEN (HTTP 403: Bad Token)", "set AWS_TOKEN"},
+	} {
+		err := res[i].Err
+		if err == nil || err.Error() != want.msg || !strings.Contains(resolve.Hint(err), want.hint) {
+			t.Errorf("%s: err %v, hint %q; want %q, hint with %q", refs[i].SecretID, err, resolve.Hint(err), want.msg, want.hint)
+		}
+	}
+}
+
+func mustRef(t *testing.T, s string) ref.Ref {
+	t.Helper()
+	r, err := ref.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
