@@ -25,13 +25,16 @@ type Deps struct {
 	// Exec replaces the process with the child; it returns only on failure.
 	Exec    func(path string, argv, env []string) error
 	Version string
-	// Log is set by Main from --log-level.
+	// Log is set by Main from --log-level and --log-format.
 	Log *slog.Logger
+	// jsonLog is --log-format json: warnings go to Log, not as lines.
+	jsonLog bool
 }
 
 // CLI is the command tree.
 type CLI struct {
-	LogLevel string `default:"warn" enum:"debug,info,warn,error" help:"Log level on stderr: debug, info, warn or error."`
+	LogLevel  string `default:"warn" enum:"debug,info,warn,error" help:"Log level on stderr: debug, info, warn or error."`
+	LogFormat string `default:"text" enum:"text,json" help:"Log format on stderr: text, or json (one object a line, errors too)."`
 
 	Exec    ExecCmd    `cmd:"" default:"withargs" help:"Resolve the mappings, then run COMMAND with them (the default command)."`
 	Check   CheckCmd   `cmd:"" help:"Resolve every mapping and print a table of what would be injected; run nothing."`
@@ -68,10 +71,11 @@ func Main(args []string, deps Deps) (code int) {
 	}()
 	ctx, err := parser.Parse(withDefaultCommand(parser, args))
 	if err != nil {
-		return report(deps.Stderr, usageError(err))
+		return report(deps.Stderr, usageError(err), parsedLogFormat(err, deps.Environ))
 	}
-	deps.Log = newLogger(deps.Stderr, cli.LogLevel)
-	return report(deps.Stderr, ctx.Run())
+	deps.Log = newLogger(deps.Stderr, cli.LogLevel, cli.LogFormat)
+	deps.jsonLog = cli.LogFormat == "json"
+	return report(deps.Stderr, ctx.Run(), cli.LogFormat)
 }
 
 // withDefaultCommand puts "exec" in front of args whose first positional
@@ -113,9 +117,12 @@ func withDefaultCommand(parser *kong.Kong, args []string) []string {
 	return args
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	l.UnmarshalText([]byte(level)) // kong's enum already checked it
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
@@ -165,8 +172,9 @@ func usageError(err error) error {
 }
 
 // report prints err as "smexec: error: …" lines, a hint under each where
-// there is one, and returns the exit code.
-func report(w io.Writer, err error) int {
+// there is one, or with --log-format json as one JSON error record a
+// problem, and returns the exit code.
+func report(w io.Writer, err error, format string) int {
 	if err == nil {
 		return 0
 	}
@@ -182,10 +190,14 @@ func report(w io.Writer, err error) int {
 			f.Code = le.Code
 		}
 	}
-	for _, p := range f.Problems {
-		fmt.Fprintf(w, "smexec: error: %s\n", p.Msg)
-		if p.Hint != "" {
-			fmt.Fprintf(w, "smexec: hint: %s\n", p.Hint)
+	if format == "json" {
+		reportJSON(w, f.Problems)
+	} else {
+		for _, p := range f.Problems {
+			fmt.Fprintf(w, "smexec: error: %s\n", p.Msg)
+			if p.Hint != "" {
+				fmt.Fprintf(w, "smexec: hint: %s\n", p.Hint)
+			}
 		}
 	}
 	if f.Code == 0 {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -21,6 +22,7 @@ type CheckCmd struct {
 	AWSFlags
 	EnvFlags
 	FileFlags
+	Format string `default:"table" enum:"table,json" env:"SMEXEC_CHECK_FORMAT" help:"Output format: table, or json (an array of objects)."`
 }
 
 func (c *CheckCmd) Run(deps *Deps) error {
@@ -32,6 +34,9 @@ func (c *CheckCmd) Run(deps *Deps) error {
 		ms = preserve(ms, deps.Environ)
 	}
 	vals, rerr := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	if c.Format == "json" {
+		return errors.Join(checkJSON(deps.Stdout, vals), rerr)
+	}
 	tw := tabwriter.NewWriter(deps.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tSECRET\tVERSION\tSTAGES\tSIZE")
 	for _, v := range vals {
@@ -61,7 +66,7 @@ func (c *ExportCmd) Run(deps *Deps) error {
 	}
 	ms = slices.DeleteFunc(ms, func(m target.Mapping) bool {
 		if m.Kind != target.Env {
-			fmt.Fprintf(deps.Stderr, "smexec: warning: %s: export prints env mappings only; skipped\n", m.Source)
+			warn(deps, m.Source+": export prints env mappings only; skipped")
 			return true
 		}
 		return false

@@ -40,6 +40,7 @@ type AWSFlags struct {
 	Timeout     time.Duration `default:"30s" help:"Give up resolving after this long."`
 	NoBatch     bool          `help:"Read every secret with GetSecretValue, never BatchGetSecretValue."`
 	Concurrency int           `default:"64" help:"Most requests to Secrets Manager in flight at once."`
+	SourceFlags
 }
 
 // EnvFlags are the mapping flags that set env vars.

@@ -41,6 +41,10 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	if af.Timeout <= 0 {
 		return nil, fail(fmt.Errorf("--timeout %v: want a positive duration", af.Timeout))
 	}
+	clients, source, noBatch, err := af.source(deps)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, af.Timeout)
 	defer cancel()
 
@@ -48,7 +52,7 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	for i, m := range ms {
 		refs[i] = m.Ref
 	}
-	r := &resolve.Resolver{Clients: deps.Clients, Region: af.Region, NoBatch: af.NoBatch, Concurrency: af.Concurrency, Log: deps.Log}
+	r := &resolve.Resolver{Clients: clients, Region: af.Region, NoBatch: af.NoBatch || noBatch, Concurrency: af.Concurrency, Log: deps.Log}
 	results := r.Fetch(ctx, refs)
 
 	var vals []value
@@ -68,6 +72,7 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 			continue
 		}
 		vals = append(vals, value{Mapping: m, Secret: res.Secret, Data: data})
+		audit(deps.Log, source, m, res.Secret)
 	}
 	if len(errs) > 0 {
 		return vals, fail(errs...)
