@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -36,6 +37,15 @@ func TestIntegrationScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/integrations",
 		Setup: e.setup,
+		// [serviceaccount]: a Kubernetes service account is mounted, as on
+		// a CI runner in a pod, where --local refuses to run.
+		Condition: func(cond string) (bool, error) {
+			if cond != "serviceaccount" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			_, err := os.Stat("/var/run/secrets/kubernetes.io/serviceaccount")
+			return err == nil, nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sm":    func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
 			"agent": func(ts *testscript.TestScript, neg bool, args []string) { agentCmd(ts, neg, args, e.open.URL) },

@@ -239,8 +239,10 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		cause := "cannot reach the agent at " + c.base
 		if refused {
 			cause += " (connection refused)"
+		} else if inner := errors.Unwrap(err); inner != nil {
+			cause += " (" + oneLine(inner) + ")" // without url.Error's repeat of the URL
 		} else {
-			cause += " (" + oneLine(errors.Unwrap(err)) + ")"
+			cause += " (" + oneLine(err) + ")"
 		}
 		return nil, refused, &Error{Cause: cause, Hint: "start the Secrets Manager Agent (or the Lambda extension), or give its address with --agent URL", Err: err}
 	}
