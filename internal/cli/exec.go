@@ -21,7 +21,7 @@ type ExecCmd struct {
 }
 
 func (c *ExecCmd) Run(deps *Deps) error {
-	ms, err := mappings(c.EnvFlags, &c.FileFlags)
+	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
 		}
 	}
-	if len(c.Secret) > 0 {
+	if c.layoutFiles() {
 		set["FLYTE_SECRETS_DEFAULT_DIR"] = c.SecretsDir
 	}
 	opt := target.FileOptions{Mode: fs.FileMode(c.FileMode), UID: -1, GID: -1}
