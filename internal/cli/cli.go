@@ -20,6 +20,7 @@ import (
 type Deps struct {
 	Clients resolve.Clients
 	Environ []string
+	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
 	// Exec replaces the process with the child; it returns only on failure.
@@ -38,6 +39,8 @@ type CLI struct {
 	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON or shell."`
 	Get     GetCmd     `cmd:"" help:"Print the value of one REF on stdout."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
+
+	ECSImport ECSImportCmd `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
 }
 
 // exitPanic carries kong's request to exit (after --help) out of Parse.
