@@ -41,6 +41,7 @@ type CLI struct {
 	Version VersionCmd `cmd:"" help:"Print the version."`
 
 	ECSImport ECSImportCmd `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
+	Install   InstallCmd   `cmd:"" help:"Copy this smexec binary into DIR, for an init container that shares it through a volume."`
 }
 
 // exitPanic carries kong's request to exit (after --help) out of Parse.
