@@ -40,8 +40,9 @@ type CLI struct {
 	Get     GetCmd     `cmd:"" help:"Print the value of one REF on stdout."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 
-	ECSImport ECSImportCmd `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
-	Install   InstallCmd   `cmd:"" help:"Copy this smexec binary into DIR, for an init container that shares it through a volume."`
+	ECSImport  ECSImportCmd  `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
+	Install    InstallCmd    `cmd:"" help:"Copy this smexec binary into DIR, for an init container that shares it through a volume."`
+	Completion CompletionCmd `cmd:"" help:"Print a completion script for bash, zsh or fish."`
 }
 
 // exitPanic carries kong's request to exit (after --help) out of Parse.

@@ -13,7 +13,7 @@ import (
 // ECSImportCmd prints the --mappings file equivalent to an ECS task
 // definition's secrets.
 type ECSImportCmd struct {
-	File      string `arg:"" placeholder:"FILE" help:"Task definition JSON: the output of aws ecs describe-task-definition or the input of register-task-definition; - reads stdin."`
+	File      string `arg:"" name:"FILE" help:"Task definition JSON: the output of aws ecs describe-task-definition or the input of register-task-definition; - reads stdin."`
 	Container string `placeholder:"NAME" help:"Print only the secrets of container NAME."`
 }
 

@@ -11,7 +11,7 @@ import (
 // InstallCmd copies the running smexec into a folder, for an init
 // container that hands it to an image that does not contain it.
 type InstallCmd struct {
-	Dir string `arg:"" placeholder:"DIR" help:"Folder to copy smexec into, as DIR/smexec (created if missing)."`
+	Dir string `arg:"" name:"DIR" help:"Folder to copy smexec into, as DIR/smexec (created if missing)."`
 }
 
 func (c *InstallCmd) Run(deps *Deps) error {
