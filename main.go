@@ -17,6 +17,7 @@ func main() {
 	os.Exit(cli.Main(os.Args[1:], cli.Deps{
 		Clients: &resolve.SDKClients{},
 		Environ: os.Environ(),
+		Stdin:   os.Stdin,
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Exec:    launch.Exec,

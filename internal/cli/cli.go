@@ -20,6 +20,7 @@ import (
 type Deps struct {
 	Clients resolve.Clients
 	Environ []string
+	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
 	// Exec replaces the process with the child; it returns only on failure.
@@ -41,6 +42,10 @@ type CLI struct {
 	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON or shell."`
 	Get     GetCmd     `cmd:"" help:"Print the value of one REF on stdout."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
+
+	ECSImport  ECSImportCmd  `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
+	Install    InstallCmd    `cmd:"" help:"Copy this smexec binary into DIR, for an init container that shares it through a volume."`
+	Completion CompletionCmd `cmd:"" help:"Print a completion script for bash, zsh or fish."`
 }
 
 // exitPanic carries kong's request to exit (after --help) out of Parse.

@@ -26,7 +26,7 @@ type CheckCmd struct {
 }
 
 func (c *CheckCmd) Run(deps *Deps) error {
-	ms, err := mappings(c.EnvFlags, &c.FileFlags)
+	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ type ExportCmd struct {
 }
 
 func (c *ExportCmd) Run(deps *Deps) error {
-	ms, err := mappings(c.EnvFlags, nil)
+	ms, err := mappings(c.EnvFlags, nil, deps.Environ)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ type ExecCmd struct {
 }
 
 func (c *ExecCmd) Run(deps *Deps) error {
-	ms, err := mappings(c.EnvFlags, &c.FileFlags)
+	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/target"
 )
 
@@ -55,10 +54,11 @@ type FileFlags struct {
 	File       list   `short:"f" placeholder:"PATH=REF" help:"Write the value of REF to PATH before the child starts. Repeatable."`
 	Secret     list   `short:"s" placeholder:"REF" help:"Flyte layout: write the value to SECRETS-DIR/lower(group)/lower(key). Repeatable."`
 	SecretsDir string `default:"/etc/flyte/secrets" placeholder:"DIR" help:"Folder of the Flyte layout; the child gets FLYTE_SECRETS_DEFAULT_DIR set to it."`
+	FlyteFlags
 }
 
 // mappings parses every mapping flag and file, reporting every bad one.
-func mappings(ef EnvFlags, ff *FileFlags) ([]target.Mapping, error) {
+func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, error) {
 	var ms []target.Mapping
 	var errs []error
 	add := func(src string, m target.Mapping, err error) {
@@ -78,13 +78,8 @@ func mappings(ef EnvFlags, ff *FileFlags) ([]target.Mapping, error) {
 			m, err := target.ParseFile(s)
 			add("--file "+s, m, err)
 		}
-		for _, s := range ff.Secret {
-			r, err := ref.Parse(s)
-			var m target.Mapping
-			if err == nil {
-				m, err = target.Flyte(ff.SecretsDir, r)
-			}
-			add("--secret "+s, m, err)
+		if err := ff.flyteMappings(environ, add); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, name := range ef.Mappings {

@@ -125,7 +125,7 @@ func (s *supervised) command(vals []value) launch.Command {
 			set[v.Name] = string(v.Data)
 		}
 	}
-	if len(s.flags.Secret) > 0 {
+	if s.flags.layoutFiles() {
 		set["FLYTE_SECRETS_DEFAULT_DIR"] = s.flags.SecretsDir
 	}
 	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: target.Environ(s.deps.Environ, set)}

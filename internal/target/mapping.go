@@ -62,11 +62,7 @@ func ParseFile(s string) (Mapping, error) {
 // Flyte returns the file mapping of the Flyte layout for r:
 // DIR/lower(group)/lower(key).
 func Flyte(dir string, r ref.Ref) (Mapping, error) {
-	rel := filepath.Join(strings.ToLower(r.Group()), strings.ToLower(r.Key()))
-	if rel == "." || !filepath.IsLocal(rel) {
-		return Mapping{}, fmt.Errorf("secret key %q does not name a file inside the secrets dir", r.Key())
-	}
-	return Mapping{Kind: File, Name: filepath.Join(dir, rel), Ref: r}, nil
+	return FlyteLayout{Dir: dir}.File(r.Group(), r.Key(), r)
 }
 
 func split(s, form string) (string, ref.Ref, error) {
