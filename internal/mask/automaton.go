@@ -1,0 +1,302 @@
+package mask
+
+// automaton is an Aho–Corasick matcher: one pass over the input finds, at
+// each byte, the longest pattern that ends there.
+//
+// Bytes are first mapped to classes (one per byte that occurs in some
+// pattern, plus one for all the others), so a row of the transition table
+// is as wide as the patterns' alphabet, not 256. The states nearest the
+// root, where ordinary output keeps the automaton, have full rows; deeper
+// states, which are reached only inside a near-match and usually have one
+// child, keep their children and a failure link. That caps the table at
+// denseEntries however many and however long the patterns are.
+//
+// A state is a uint32: for a dense state, the offset of its row in table,
+// so a step is one load; for a sparse one, dense plus its index among the
+// sparse states. Dense states that end no pattern are numbered first, so
+// the scan loop tells "nothing to do" with one comparison (s < plain).
+type automaton struct {
+	class [256]uint8
+	nc    uint32   // number of classes: the width of a row
+	table []uint32 // rows of the dense states
+	plain uint32   // states below plain are dense and end no pattern
+	dense uint32   // states below dense are dense; len(table) == dense
+	nd    uint32   // number of dense states: dense / nc
+
+	// Sparse state k (the state dense+k) has failure link fail[k] and the
+	// children kidClass/kidTo[kids[k]:kids[k+1]].
+	fail     []uint32
+	kids     []uint32
+	kidClass []uint8
+	kidTo    []uint32
+
+	// By ordinal (see ord): the length of the longest pattern ending at the
+	// state, and the length of the prefix the state stands for.
+	out   []int32
+	depth []int32
+
+	maxLen int // longest pattern
+}
+
+// denseEntries bounds the dense table (4 bytes an entry), so memory stays
+// small with many or long patterns.
+const denseEntries = 1 << 18
+
+// build returns the automaton for patterns; empty patterns are ignored.
+func build(patterns [][]byte) *automaton {
+	a := &automaton{}
+
+	var used [256]bool
+	for _, p := range patterns {
+		for _, b := range p {
+			used[b] = true
+		}
+		a.maxLen = max(a.maxLen, len(p))
+	}
+	// Class 0 is every byte that occurs in no pattern (if there is one).
+	nc := 0
+	for b := range 256 {
+		if !used[b] {
+			nc = 1
+			break
+		}
+	}
+	for b := range 256 {
+		if used[b] {
+			a.class[b] = uint8(nc)
+			nc++
+		}
+	}
+	a.nc = uint32(nc)
+
+	// The trie, in flat arrays indexed by node (numbered in creation
+	// order): each node's children are a list through first and sibling,
+	// and class is that of the edge into the node.
+	total := 1
+	for _, p := range patterns {
+		total += len(p)
+	}
+	first := make([]int32, 1, total)
+	sibling := make([]int32, 1, total)
+	class := make([]uint8, 1, total)
+	depth := make([]int32, 1, total)
+	first[0] = -1
+	var rootKids [256]int32 // the root's children by class, for speed
+	for i := range rootKids {
+		rootKids[i] = -1
+	}
+	child := func(u int32, c uint8) int32 {
+		if u == 0 {
+			return rootKids[c]
+		}
+		for v := first[u]; v >= 0; v = sibling[v] {
+			if class[v] == c {
+				return v
+			}
+		}
+		return -1
+	}
+	var ends []int32 // the node where each pattern ends
+	for _, p := range patterns {
+		if len(p) == 0 {
+			continue
+		}
+		u := int32(0)
+		for _, b := range p {
+			c := a.class[b]
+			v := child(u, c)
+			if v < 0 {
+				v = int32(len(first))
+				first = append(first, -1)
+				sibling = append(sibling, first[u])
+				class = append(class, c)
+				depth = append(depth, depth[u]+1)
+				first[u] = v
+				if u == 0 {
+					rootKids[c] = v
+				}
+			}
+			u = v
+		}
+		ends = append(ends, u)
+	}
+	n := len(first)
+	out := make([]int32, n)
+	for _, u := range ends {
+		out[u] = depth[u]
+	}
+
+	// Failure links and outputs, breadth first: a node's failure link is
+	// shallower, so it is complete by the time the node is reached.
+	fail := make([]int32, n)
+	step := func(u int32, c uint8) int32 {
+		for {
+			if v := child(u, c); v >= 0 {
+				return v
+			}
+			if u == 0 {
+				return 0
+			}
+			u = fail[u]
+		}
+	}
+	order := make([]int32, 1, n)
+	for i := 0; i < len(order); i++ {
+		u := order[i]
+		for v := first[u]; v >= 0; v = sibling[v] {
+			if u != 0 {
+				fail[v] = step(fail[u], class[v])
+			}
+			out[v] = max(out[v], out[fail[v]])
+			order = append(order, v)
+		}
+	}
+
+	// The first nd nodes breadth first get full rows; among them, those that
+	// end no pattern come first (the root, which ends none, is state 0).
+	nd := min(n, max(1, denseEntries/nc))
+	a.nd = uint32(nd)
+	a.dense = a.nd * a.nc
+	a.out = make([]int32, n)
+	a.depth = make([]int32, n)
+	id := make([]uint32, n)
+	k := uint32(0)
+	for _, match := range []bool{false, true} {
+		if match {
+			a.plain = k * a.nc
+		}
+		for _, u := range order[:nd] {
+			if (out[u] != 0) == match {
+				a.out[k], a.depth[k], id[u] = out[u], depth[u], k*a.nc
+				k++
+			}
+		}
+	}
+	for i, u := range order[nd:] {
+		a.out[k], a.depth[k], id[u] = out[u], depth[u], a.dense+uint32(i)
+		k++
+	}
+
+	// Full rows, breadth first, so the row of a failure link is filled
+	// before it is copied from.
+	a.table = make([]uint32, a.dense)
+	for _, u := range order[:nd] {
+		row := a.table[id[u] : id[u]+a.nc]
+		if u != 0 {
+			copy(row, a.table[id[fail[u]]:id[fail[u]]+a.nc])
+		}
+		for v := first[u]; v >= 0; v = sibling[v] {
+			row[class[v]] = id[v]
+		}
+	}
+
+	sparse := order[nd:]
+	a.fail = make([]uint32, len(sparse))
+	a.kids = make([]uint32, len(sparse)+1)
+	a.kidClass = make([]uint8, 0, len(sparse))
+	a.kidTo = make([]uint32, 0, len(sparse))
+	for i, u := range sparse {
+		a.fail[i] = id[fail[u]]
+		for v := first[u]; v >= 0; v = sibling[v] {
+			a.kidClass = append(a.kidClass, class[v])
+			a.kidTo = append(a.kidTo, id[v])
+		}
+		a.kids[i+1] = uint32(len(a.kidTo))
+	}
+	return a
+}
+
+// ord numbers states 0, 1, 2, … for the per-state slices.
+func (a *automaton) ord(s uint32) uint32 {
+	if s < a.dense {
+		return s / a.nc
+	}
+	return a.nd + s - a.dense
+}
+
+// next is the state after class c from any state s. From a sparse state
+// it is its child, or else what its failure link would do, which ends at a
+// dense row.
+//
+//go:noinline
+func (a *automaton) next(s, c uint32) uint32 {
+	for s >= a.dense {
+		k := s - a.dense
+		for j := a.kids[k]; j < a.kids[k+1]; j++ {
+			if uint32(a.kidClass[j]) == c {
+				return a.kidTo[j]
+			}
+		}
+		s = a.fail[k]
+	}
+	return a.table[s+c]
+}
+
+// span is a half-open range [start, end) of input bytes to hide.
+type span struct{ start, end int }
+
+// scan runs the automaton from state s over p, whose first byte is at
+// offset base, and adds the range of every match to spans. A match that
+// would begin before offset 0 (in bytes already written) is cut at 0.
+func (a *automaton) scan(s uint32, p []byte, base int, spans []span) (uint32, []span) {
+	if len(a.out) == 1 { // no patterns: the root is the only state
+		return s, spans
+	}
+	table, class, plain := a.table, &a.class, a.plain
+	for i := 0; i < len(p); {
+		if s < plain {
+			// Dense states that end nothing: where ordinary output keeps
+			// the automaton, so this loop is one load a byte.
+			for {
+				s = table[s+uint32(class[p[i]])]
+				i++
+				if s >= plain || i == len(p) {
+					break
+				}
+			}
+			if s < plain {
+				break
+			}
+		} else {
+			s = a.next(s, uint32(class[p[i]]))
+			i++
+		}
+		if n := a.out[a.ord(s)]; n > 0 {
+			end := base + i
+			spans = addSpan(spans, max(0, end-int(n)), end)
+		}
+	}
+	return s, spans
+}
+
+// addSpan adds [s, e) to spans, which are sorted and neither overlap nor
+// touch, and keeps them so. Matches arrive by their end, so the usual case
+// is to extend or follow the last span.
+func addSpan(spans []span, s, e int) []span {
+	n := len(spans)
+	if n == 0 || s > spans[n-1].end {
+		return append(spans, span{s, e})
+	}
+	if last := &spans[n-1]; s >= last.start {
+		last.end = max(last.end, e)
+		return spans
+	}
+	// The first span that touches or follows [s, e), and the first one
+	// wholly after it: near the end, as only spans after s are passed.
+	i := n
+	for i > 0 && spans[i-1].end >= s {
+		i--
+	}
+	j := n
+	for j > i && spans[j-1].start > e {
+		j--
+	}
+	if i == j {
+		spans = append(spans, span{})
+		copy(spans[i+1:], spans[i:])
+		spans[i] = span{s, e}
+		return spans
+	}
+	spans[i] = span{min(s, spans[i].start), max(e, spans[j-1].end)}
+	return append(spans[:i+1], spans[j:]...)
+}
