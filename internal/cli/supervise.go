@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,6 +97,10 @@ func (s *supervised) run(vals []value) error {
 		s.removeFiles()
 		return err
 	}
+
+	// What resolving needed is garbage now; hand it back to the system for
+	// the long life of the supervisor.
+	debug.FreeOSMemory()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var polling sync.WaitGroup

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,16 +75,21 @@ func writeLog(path string) error {
 		return err
 	}
 	defer f.Close()
-	var b strings.Builder
-	for i := 0; b.Len() < outputSize; i++ {
+	// Streamed, not built in memory: the benchmark's own RSS is inherited
+	// by every process it starts, and would swamp the figures.
+	w := bufio.NewWriter(f)
+	var line []byte
+	for i, n := 0, 0; n < outputSize; i++ {
 		if i%1000 == 0 {
-			fmt.Fprintf(&b, "2026-11-22T10:00:00Z INFO connected password=bench-value-%03d request=%d\n", i/1000%50, i)
+			line = fmt.Appendf(line[:0], "2026-11-22T10:00:00Z INFO connected password=bench-value-%03d request=%d\n", i/1000%50, i)
 		} else {
-			fmt.Fprintf(&b, "2026-11-22T10:00:00Z INFO handled request=%d path=/api/v1/items status=200 bytes=5123\n", i)
+			line = fmt.Appendf(line[:0], "2026-11-22T10:00:00Z INFO handled request=%d path=/api/v1/items status=200 bytes=5123\n", i)
 		}
+		line = line[:min(len(line), outputSize-n)]
+		w.Write(line)
+		n += len(line)
 	}
-	_, err = f.WriteString(b.String()[:outputSize])
-	return err
+	return w.Flush()
 }
 
 // countWriter counts what the child wrote and drops it.
