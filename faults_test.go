@@ -34,6 +34,8 @@ func TestFaultScripts(t *testing.T) {
 //
 //	proxy [-iam] [DELAY]          route smexec through a counting proxy in front of moto
 //	requests OP=N [OP=N...]       the proxy saw exactly these operations since the last check
+//	requests -reset               forget the operations seen so far
+//	fault [-op OP] KIND ...       the faults below, for requests of operation OP alone if given
 //	fault off                     forward every request again
 //	fault latency DELAY           hold every request for DELAY
 //	fault reset [N]               reset the connection (TCP RST) of the next N requests (0 or none: all)
@@ -72,6 +74,9 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 		},
 		"requests": func(ts *testscript.TestScript, neg bool, args []string) {
 			got := get(ts, "requests").Counts()
+			if len(args) == 1 && args[0] == "-reset" {
+				return
+			}
 			want := map[string]int{}
 			for _, a := range args {
 				op, n, _ := strings.Cut(a, "=")
@@ -99,6 +104,14 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 				ts.Fatalf("usage: fault off|latency|reset|stall|status|throttle|error|rate ...")
 			}
 			p := get(ts, "fault")
+			op := ""
+			if len(args) > 2 && args[0] == "-op" {
+				op, args = args[1], args[2:]
+			}
+			set := func(f faultproxy.Fault) {
+				f.Op = op
+				p.SetFault(f)
+			}
 			num := func(i int) int {
 				if len(args) <= i {
 					return 0
@@ -117,15 +130,15 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 				ts.Check(err)
 				p.SetLatency(d)
 			case "reset":
-				p.SetFault(faultproxy.Fault{Kind: faultproxy.Reset, Count: num(1)})
+				set(faultproxy.Fault{Kind: faultproxy.Reset, Count: num(1)})
 			case "stall":
-				p.SetFault(faultproxy.Fault{Kind: faultproxy.Stall, Count: num(1)})
+				set(faultproxy.Fault{Kind: faultproxy.Stall, Count: num(1)})
 			case "status":
-				p.SetFault(faultproxy.Fault{Kind: faultproxy.Status, Status: num(1), Count: num(2)})
+				set(faultproxy.Fault{Kind: faultproxy.Status, Status: num(1), Count: num(2)})
 			case "throttle":
-				p.SetFault(faultproxy.Fault{Kind: faultproxy.AWSError, Code: "ThrottlingException", Message: "Rate exceeded", Count: num(1)})
+				set(faultproxy.Fault{Kind: faultproxy.AWSError, Code: "ThrottlingException", Message: "Rate exceeded", Count: num(1)})
 			case "error":
-				p.SetFault(faultproxy.Fault{Kind: faultproxy.AWSError, Code: args[1], Status: num(2), Count: num(3)})
+				set(faultproxy.Fault{Kind: faultproxy.AWSError, Code: args[1], Status: num(2), Count: num(3)})
 			case "rate":
 				p.SetRate(num(1))
 			default:

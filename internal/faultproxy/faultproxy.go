@@ -47,6 +47,9 @@ type Fault struct {
 	// Count is how many requests the fault hits before requests pass
 	// again; 0 means every request until the fault is changed.
 	Count int
+	// Op, when set, limits the fault to requests of that operation
+	// ("BatchGetSecretValue"); others pass.
+	Op string
 }
 
 // Stats is what the proxy saw.
@@ -199,8 +202,8 @@ func (p *Proxy) decide(r *http.Request) (latency time.Duration, f Fault) {
 		p.tokens--
 	}
 	f = p.fault
-	if f.Kind == Pass {
-		return latency, f
+	if f.Kind == Pass || f.Op != "" && f.Op != Operation(r) {
+		return latency, Fault{}
 	}
 	if p.fault.Count > 0 {
 		p.fault.Count--

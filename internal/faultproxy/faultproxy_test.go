@@ -131,3 +131,19 @@ func TestUpstreamMustBeLoopback(t *testing.T) {
 		t.Fatal("Start accepted an upstream off loopback")
 	}
 }
+
+func TestFaultOfOneOperation(t *testing.T) {
+	p := start(t)
+	p.SetFault(Fault{Kind: Status, Status: 500, Op: "BatchGetSecretValue"})
+	resp, _, err := get(context.Background(), p) // a GetSecretValue
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GetSecretValue: %v %v, want it passed", resp, err)
+	}
+	req, _ := http.NewRequest("POST", p.URL, strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "secretsmanager.BatchGetSecretValue")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 500 {
+		t.Fatalf("BatchGetSecretValue: %v %v, want 500", resp, err)
+	}
+	resp.Body.Close()
+}

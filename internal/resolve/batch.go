@@ -47,7 +47,8 @@ func batches(fetches []*fetch) (groups [][]*fetch, singles []*fetch) {
 // getBatch reads a group of AWSCURRENT secrets of one region with
 // BatchGetSecretValue, fills in their results, and returns the fetches it
 // could not settle (the call was denied, or a secret was not in the
-// answer), which the caller reads one by one.
+// answer, or the call was still throttled after the SDK's retries), which
+// the caller reads one by one.
 func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch) {
 	k := group[0].key
 	client, err := r.Clients.Client(ctx, k.region)
@@ -70,6 +71,17 @@ func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch)
 			if isDenied(err, code) {
 				r.fallbackOnce.Do(func() {
 					r.log().Debug("BatchGetSecretValue denied; reading each secret with GetSecretValue", "region", k.region)
+				})
+				break
+			}
+			// Still throttled after the SDK's retries: BatchGetSecretValue
+			// has a quota of its own, 100 calls a second a region, where
+			// GetSecretValue has 10,000, so a fleet that starts at once
+			// exhausts the first long before the second. Read this
+			// batch's secrets one by one.
+			if isThrottle(err) && ctx.Err() == nil {
+				r.throttleOnce.Do(func() {
+					r.log().Debug("BatchGetSecretValue throttled; reading each secret with GetSecretValue", "region", k.region)
 				})
 				break
 			}

@@ -86,7 +86,7 @@ func classify(ctx context.Context, err error, k key) error {
 		e.Hint = "the caller needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
 	case isThrottle(err):
 		e.Cause = "throttled by Secrets Manager (" + orDefault(code, "HTTP 429") + ")" + attempts(err)
-		e.Hint = "more requests than the account's quota allows: allow more retries (AWS_MAX_ATTEMPTS, default 3) or let the SDK pace them (AWS_RETRY_MODE=adaptive), keep batching on, and stagger starts"
+		e.Hint = "more requests than the account's quota allows: allow more retries (AWS_MAX_ATTEMPTS, default 3) or let the SDK pace them (AWS_RETRY_MODE=adaptive), with a --timeout to match, or stagger starts"
 	case httpStatus(err) >= 500:
 		st := httpStatus(err)
 		e.Cause = fmt.Sprintf("Secrets Manager answered HTTP %d %s", st, http.StatusText(st))

@@ -230,6 +230,39 @@ func TestFetchBatchDeniedFallsBack(t *testing.T) {
 	}
 }
 
+// A BatchGetSecretValue call still throttled after the SDK's retries
+// gives way to GetSecretValue, whose quota is a hundred times larger.
+func TestFetchBatchThrottledFallsBack(t *testing.T) {
+	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	api.batchErr = &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}}
+	got := r.Fetch(context.Background(), refs(t, "a", "b"))
+	for i, want := range []string{"value a", "value b"} {
+		if v := value(got[i]); v != want {
+			t.Errorf("result %d = %q, want %q", i, v, want)
+		}
+	}
+	if api.batches != 1 || api.gets != 2 {
+		t.Errorf("%d batch and %d single calls, want 1 and 2", api.batches, api.gets)
+	}
+}
+
+// Other batch failures are the secrets' failures: no fallback.
+func TestFetchBatchFailureDoesNotFallBack(t *testing.T) {
+	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	api.batchErr = &smithy.GenericAPIError{Code: "InternalServiceError", Message: "broke"}
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}}
+	got := r.Fetch(context.Background(), refs(t, "a", "b"))
+	for i := range got {
+		if got[i].Err == nil || !strings.Contains(got[i].Err.Error(), "InternalServiceError") {
+			t.Errorf("result %d = %v, want the batch's error", i, got[i].Err)
+		}
+	}
+	if api.gets != 0 {
+		t.Errorf("%d GetSecretValue calls after a failed batch, want 0", api.gets)
+	}
+}
+
 func TestFetchBatchCalls(t *testing.T) {
 	for _, tt := range []struct {
 		noBatch     bool
@@ -490,7 +523,7 @@ func TestFetchErrors(t *testing.T) {
 			name: "throttled, after the retries", ref: "prod/db",
 			fail:      gaveUp(3, 400, apiErr("ThrottlingException", "Rate exceeded")),
 			wantCause: []string{"throttled by Secrets Manager (ThrottlingException) after 3 attempts"},
-			wantHint:  []string{"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE=adaptive", "batching"},
+			wantHint:  []string{"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE=adaptive", "--timeout"},
 			wantCode:  "ThrottlingException",
 		},
 		{
