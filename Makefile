@@ -92,8 +92,11 @@ fuzz:
 # The thundering herd: 200 processes at once, each with 10 secrets,
 # through a proxy that lets 100 requests a second through and throttles
 # the rest; batched as shipped, and read one by one (--no-batch) with the
-# SDK's retry defaults, adaptive mode, and 20 attempts. make test runs 30.
-STRESS_MODES ?= batched,no-batch-defaults,no-batch-adaptive,no-batch-attempts20,no-batch-adaptive20
+# SDK's retry defaults, adaptive mode, and 20 attempts; then the same herd
+# against per-operation limits scaled from Secrets Manager's quotas to
+# model 10,000 tasks (see herdVariants in herd_test.go). make test runs
+# 30 processes.
+STRESS_MODES ?= batched,no-batch-defaults,no-batch-adaptive,no-batch-attempts20,no-batch-adaptive20,fleet-model,fleet-model-adaptive20,fleet-model-no-batch-adaptive20
 stress: moto
 	MOTO_SERVER=$(MOTO) $(GO) test -count=1 -v -timeout 30m -run '^TestHerd$$' . -herd 200 -herd.modes $(STRESS_MODES)
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -37,17 +38,30 @@ const herdSecrets = 10
 // mode) and with the knobs an operator has: more attempts, adaptive mode,
 // a longer --timeout. A variant whose runs may fail is a measurement: it
 // reports how many failed and asserts only that the rest got their values.
+//
+// The fleet-model variants keep -herd.rate for nothing: they give each
+// operation its own limit in the ratio Secrets Manager's quotas have
+// (BatchGetSecretValue 100 a second a region, GetSecretValue 10,000),
+// scaled so that 200 processes make the same demand on them as 10,000
+// tasks would: 10,000 batch calls at 100/s are 100 s of quota, as 200 at
+// 2/s are; 100,000 single reads at 10,000/s are 10 s, as 2,000 at 200/s.
 var herdVariants = map[string]struct {
 	args    []string
 	env     []string
+	rates   map[string]int // operation → requests a second; nil: -herd.rate for all
 	mayFail bool
 }{
-	"batched":             {},
-	"no-batch-defaults":   {args: []string{"--no-batch"}, mayFail: true},
-	"no-batch-adaptive":   {args: []string{"--no-batch"}, env: []string{"AWS_RETRY_MODE=adaptive"}, mayFail: true},
-	"no-batch-attempts20": {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20"}},
-	"no-batch-adaptive20": {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}},
+	"batched":                         {},
+	"no-batch-defaults":               {args: []string{"--no-batch"}, mayFail: true},
+	"no-batch-adaptive":               {args: []string{"--no-batch"}, env: []string{"AWS_RETRY_MODE=adaptive"}, mayFail: true},
+	"no-batch-attempts20":             {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20"}},
+	"fleet-model":                     {rates: fleetRates, mayFail: true},
+	"fleet-model-adaptive20":          {args: []string{"--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}, rates: fleetRates},
+	"fleet-model-no-batch-adaptive20": {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}, rates: fleetRates},
+	"no-batch-adaptive20":             {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}},
 }
+
+var fleetRates = map[string]int{"BatchGetSecretValue": 2, "GetSecretValue": 200}
 
 // TestHerd starts -herd smexec processes at once (the built binary, not
 // this race-instrumented test binary), each reading herdSecrets secrets
@@ -97,7 +111,16 @@ func TestHerd(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			p.SetRate(*herdRate)
+			limits := fmt.Sprintf("limited to %d requests/s", *herdRate)
+			if v.rates == nil {
+				p.SetRate(*herdRate)
+			} else {
+				limits = "limited to"
+				for _, op := range slices.Sorted(maps.Keys(v.rates)) {
+					p.SetOpRate(op, v.rates[op])
+					limits += fmt.Sprintf(" %s %d/s", op, v.rates[op])
+				}
+			}
 
 			env := []string{"PATH=" + os.Getenv("PATH")}
 			for k, val := range awsEnv(p.URL) {
@@ -152,14 +175,14 @@ func TestHerd(t *testing.T) {
 			}
 			s := p.Stats()
 			slices.Sort(took)
-			t.Logf("herd %s: %d processes x %d secrets, proxy limited to %d requests/s: %d failed; "+
-				"%d requests, %d throttled (retries); start to child exit p50 %v, p99 %v, max %v; all done in %v",
-				mode, *herdN, herdSecrets, *herdRate, failed, s.Requests, s.Throttled,
+			t.Logf("herd %s: %d processes x %d secrets, proxy %s: %d failed; "+
+				"%d requests %v, %d throttled (retries); start to child exit p50 %v, p99 %v, max %v; all done in %v",
+				mode, *herdN, herdSecrets, limits, failed, s.Requests, p.Counts(), s.Throttled,
 				pct(took, 50), pct(took, 99), took[len(took)-1], wall.Round(time.Millisecond))
 			if failed > 0 && !v.mayFail {
 				t.Fatalf("%d of %d processes failed", failed, *herdN)
 			}
-			if len(v.args) > 0 && *herdN*herdSecrets > *herdRate && s.Throttled == 0 {
+			if len(v.args) > 0 && v.rates == nil && *herdN*herdSecrets > *herdRate && s.Throttled == 0 {
 				t.Errorf("%d reads against a limit of %d a second, and nothing was throttled: the herd did not reach the limit", *herdN*herdSecrets, *herdRate)
 			}
 		})

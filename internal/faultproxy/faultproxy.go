@@ -71,11 +71,8 @@ type Proxy struct {
 	mu      sync.Mutex
 	latency time.Duration
 	fault   Fault
-	// Token bucket of the rate limit: rate tokens a second, at most rate
-	// held; rate 0 means no limit.
-	rate   float64
-	tokens float64
-	last   time.Time
+	// Rate limits: all requests (key ""), and each operation's.
+	limits map[string]*bucket
 	stats  Stats
 	counts map[string]int
 }
@@ -98,6 +95,7 @@ func Start(upstream string) (*Proxy, error) {
 		URL:    "http://" + l.Addr().String(),
 		done:   make(chan struct{}),
 		counts: map[string]int{},
+		limits: map[string]*bucket{},
 	}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
@@ -133,12 +131,29 @@ func (p *Proxy) SetFault(f Fault) {
 // SetRate lets through at most perSecond requests a second (with a burst
 // of as many) and answers the rest with ThrottlingException, as Secrets
 // Manager does past a quota; 0 removes the limit.
-func (p *Proxy) SetRate(perSecond int) {
+func (p *Proxy) SetRate(perSecond int) { p.SetOpRate("", perSecond) }
+
+// SetOpRate limits the requests of one operation ("BatchGetSecretValue")
+// as SetRate does all of them; a request must pass both limits.
+func (p *Proxy) SetOpRate(op string, perSecond int) {
 	p.mu.Lock()
-	p.rate = float64(perSecond)
-	p.tokens = p.rate
-	p.last = time.Now()
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if perSecond <= 0 {
+		delete(p.limits, op)
+		return
+	}
+	p.limits[op] = &bucket{rate: float64(perSecond), tokens: float64(perSecond), last: time.Now()}
+}
+
+// bucket is a token bucket: rate tokens a second, at most rate held.
+type bucket struct {
+	rate, tokens float64
+	last         time.Time
+}
+
+func (b *bucket) refill(now time.Time) {
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
 }
 
 // Stats returns what the proxy saw since the last ResetStats.
@@ -190,16 +205,24 @@ func (p *Proxy) decide(r *http.Request) (latency time.Duration, f Fault) {
 	p.stats.Requests++
 	p.counts[Operation(r)]++
 	latency = p.latency
-	if p.rate > 0 {
+	all, one := p.limits[""], p.limits[Operation(r)]
+	if all != nil || one != nil {
 		now := time.Now()
-		p.tokens = min(p.rate, p.tokens+now.Sub(p.last).Seconds()*p.rate)
-		p.last = now
-		if p.tokens < 1 {
+		for _, b := range []*bucket{all, one} {
+			if b != nil {
+				b.refill(now)
+			}
+		}
+		if all != nil && all.tokens < 1 || one != nil && one.tokens < 1 {
 			p.stats.Faulted++
 			p.stats.Throttled++
 			return latency, Fault{Kind: AWSError, Code: "ThrottlingException", Message: "Rate exceeded"}
 		}
-		p.tokens--
+		for _, b := range []*bucket{all, one} {
+			if b != nil {
+				b.tokens--
+			}
+		}
 	}
 	f = p.fault
 	if f.Kind == Pass || f.Op != "" && f.Op != Operation(r) {

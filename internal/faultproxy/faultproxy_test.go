@@ -147,3 +147,28 @@ func TestFaultOfOneOperation(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+func TestOpRateLimitsOneOperation(t *testing.T) {
+	p := start(t)
+	p.SetOpRate("BatchGetSecretValue", 1)
+	for i := range 3 {
+		resp, _, err := get(context.Background(), p) // GetSecretValue: no limit
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GetSecretValue %d: %v %v", i, resp, err)
+		}
+	}
+	var codes []int
+	for range 2 {
+		req, _ := http.NewRequest("POST", p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", "secretsmanager.BatchGetSecretValue")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if codes[0] != 200 || codes[1] != 400 {
+		t.Fatalf("two BatchGetSecretValue at 1/s answered %v, want [200 400]", codes)
+	}
+}

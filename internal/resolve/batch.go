@@ -65,7 +65,7 @@ func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch)
 	settled := make([]bool, len(group))
 	in := &sm.BatchGetSecretValueInput{SecretIdList: ids}
 	for {
-		out, err := client.BatchGetSecretValue(ctx, in)
+		out, err := client.BatchGetSecretValue(ctx, in, capBatchAttempts)
 		if err != nil {
 			code, _ := apiError(err)
 			if isDenied(err, code) {
@@ -74,11 +74,8 @@ func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch)
 				})
 				break
 			}
-			// Still throttled after the SDK's retries: BatchGetSecretValue
-			// has a quota of its own, 100 calls a second a region, where
-			// GetSecretValue has 10,000, so a fleet that starts at once
-			// exhausts the first long before the second. Read this
-			// batch's secrets one by one.
+			// Still throttled after its retries (see batchMaxAttempts):
+			// read this batch's secrets one by one.
 			if isThrottle(err) && ctx.Err() == nil {
 				r.throttleOnce.Do(func() {
 					r.log().Debug("BatchGetSecretValue throttled; reading each secret with GetSecretValue", "region", k.region)
@@ -128,6 +125,21 @@ func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch)
 		}
 	}
 	return rest
+}
+
+// batchMaxAttempts is the most attempts a BatchGetSecretValue call gets,
+// whatever AWS_MAX_ATTEMPTS allows the single reads. Its quota is 100
+// calls a second a region and cannot be raised, where GetSecretValue's
+// is 10,000: when many tasks start at once, retrying batch calls for
+// long only queues them behind each other, while the same secrets read
+// one by one would pass. So a batch call gets the SDK's default attempts
+// and then gives way to GetSecretValue, with all the attempts configured.
+const batchMaxAttempts = 3
+
+func capBatchAttempts(o *sm.Options) {
+	if o.Retryer != nil && o.Retryer.MaxAttempts() > batchMaxAttempts {
+		o.RetryMaxAttempts = batchMaxAttempts
+	}
 }
 
 // sameSecret reports whether the id a reference gave (a name, a full ARN
