@@ -7,7 +7,7 @@ BIN     := bin/smexec
 MOTO    := $(or $(shell command -v moto_server 2>/dev/null),$(abspath $(VENV)/bin/moto_server))
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all help test build demo bench lint moto clean
+.PHONY: all help test build demo bench lint moto clean fuzz stress vuln
 
 all: test
 
@@ -16,7 +16,9 @@ help:
 	@echo "make demo    start moto_server on loopback, seed examples/demo, run smexec and a child"
 	@echo "make build   static, stripped binary at $(BIN)"
 	@echo "make bench   start-up benchmark (see docs/performance.md)"
-	@echo "make lint    go vet"
+	@echo "make lint    go vet, staticcheck and govulncheck (tools pinned, installed into bin/tools)"
+	@echo "make fuzz    run every fuzz target for FUZZTIME each (default $(FUZZTIME))"
+	@echo "make stress  200 smexec processes at once against a rate-limited proxy (see docs/performance.md)"
 
 # moto_server is the local Secrets Manager the end-to-end tests and the demo
 # talk to. Machines without it get moto[server] in a local virtualenv.
@@ -42,8 +44,63 @@ bench: build moto
 	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/mask
 
-lint:
+# Static checks. The tools are installed at pinned versions into bin/tools,
+# never into the user's GOPATH, each version in its own folder.
+STATICCHECK_VERSION := v0.8.2
+GOVULNCHECK_VERSION := v1.9.0
+TOOLS       := $(abspath bin/tools)
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+GOVULNCHECK := $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
+# govulncheck reads the Go vulnerability database at VULNDB.
+VULNDB      ?= https://vuln.go.dev
+
+$(STATICCHECK):
+	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(GOVULNCHECK):
+	GOBIN=$(dir $@) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+# lint fails on any finding of vet, staticcheck or govulncheck. Where the
+# vulnerability database cannot be reached (a machine without access to
+# VULNDB), it says loudly that no vulnerability check ran and passes;
+# `make vuln` fails there instead.
+lint: $(STATICCHECK) $(GOVULNCHECK)
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	@out=$$($(GOVULNCHECK) -db $(VULNDB) ./... 2>&1); code=$$?; \
+	if [ $$code -ne 0 ] && printf '%s' "$$out" | grep -q 'fetching vulnerabilities'; then \
+		echo "lint: WARNING: govulncheck did not run: the vulnerability database $(VULNDB) cannot be reached from here"; \
+		printf '%s\n' "$$out" | sed 's/^/lint:   /'; \
+		echo "lint: no known-vulnerability check was made; run 'make vuln' where $(VULNDB) (or a mirror, VULNDB=...) is reachable"; \
+	else \
+		printf '%s\n' "$$out"; exit $$code; \
+	fi
+
+vuln: $(GOVULNCHECK)
+	$(GOVULNCHECK) -db $(VULNDB) ./...
+
+# Every fuzz target of every package, found with go test -list, for
+# FUZZTIME each. Seeds: the f.Add calls and testdata/fuzz of each package,
+# where go test also keeps any failing input it finds.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+# The thundering herd: 200 processes at once, each with 10 secrets,
+# through a proxy that lets 100 requests a second through and throttles
+# the rest; batched as shipped, and read one by one (--no-batch) with the
+# SDK's retry defaults, adaptive mode, and 20 attempts; then the same herd
+# against per-operation limits scaled from Secrets Manager's quotas to
+# model 10,000 tasks (see herdVariants in herd_test.go). make test runs
+# 30 processes.
+STRESS_MODES ?= batched,no-batch-defaults,no-batch-adaptive,no-batch-attempts20,no-batch-adaptive20,fleet-model,fleet-model-adaptive20,fleet-model-no-batch-adaptive20
+stress: moto
+	MOTO_SERVER=$(MOTO) $(GO) test -count=1 -v -timeout 30m -run '^TestHerd$$' . -herd 200 -herd.modes $(STRESS_MODES)
 
 clean:
 	rm -rf bin $(VENV)

@@ -60,11 +60,10 @@ func TestKubernetesExamplesParse(t *testing.T) {
 	}
 	const toJSON = `import json, sys, yaml
 json.dump([d for f in sys.argv[1:] for d in yaml.safe_load_all(open(f))], sys.stdout)`
-	out, err := exec.Command(py, "-c", toJSON).Output()
-	if err != nil {
+	if _, err := exec.Command(py, "-c", toJSON).Output(); err != nil {
 		t.Fatalf("%s cannot read YAML (PyYAML comes with moto[server]): %v", py, err)
 	}
-	out, err = exec.Command(py, append([]string{"-c", toJSON}, files...)...).Output()
+	out, err := exec.Command(py, append([]string{"-c", toJSON}, files...)...).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

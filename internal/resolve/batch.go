@@ -47,7 +47,8 @@ func batches(fetches []*fetch) (groups [][]*fetch, singles []*fetch) {
 // getBatch reads a group of AWSCURRENT secrets of one region with
 // BatchGetSecretValue, fills in their results, and returns the fetches it
 // could not settle (the call was denied, or a secret was not in the
-// answer), which the caller reads one by one.
+// answer, or the call was still throttled after the SDK's retries), which
+// the caller reads one by one.
 func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch) {
 	k := group[0].key
 	client, err := r.Clients.Client(ctx, k.region)
@@ -64,12 +65,20 @@ func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch)
 	settled := make([]bool, len(group))
 	in := &sm.BatchGetSecretValueInput{SecretIdList: ids}
 	for {
-		out, err := client.BatchGetSecretValue(ctx, in)
+		out, err := client.BatchGetSecretValue(ctx, in, capBatchAttempts)
 		if err != nil {
 			code, _ := apiError(err)
 			if isDenied(err, code) {
 				r.fallbackOnce.Do(func() {
 					r.log().Debug("BatchGetSecretValue denied; reading each secret with GetSecretValue", "region", k.region)
+				})
+				break
+			}
+			// Still throttled after its retries (see batchMaxAttempts):
+			// read this batch's secrets one by one.
+			if isThrottle(err) && ctx.Err() == nil {
+				r.throttleOnce.Do(func() {
+					r.log().Debug("BatchGetSecretValue throttled; reading each secret with GetSecretValue", "region", k.region)
 				})
 				break
 			}
@@ -116,6 +125,21 @@ func (r *Resolver) getBatch(ctx context.Context, group []*fetch) (rest []*fetch)
 		}
 	}
 	return rest
+}
+
+// batchMaxAttempts is the most attempts a BatchGetSecretValue call gets,
+// whatever AWS_MAX_ATTEMPTS allows the single reads. Its quota is 100
+// calls a second a region and cannot be raised, where GetSecretValue's
+// is 10,000: when many tasks start at once, retrying batch calls for
+// long only queues them behind each other, while the same secrets read
+// one by one would pass. So a batch call gets the SDK's default attempts
+// and then gives way to GetSecretValue, with all the attempts configured.
+const batchMaxAttempts = 3
+
+func capBatchAttempts(o *sm.Options) {
+	if o.Retryer != nil && o.Retryer.MaxAttempts() > batchMaxAttempts {
+		o.RetryMaxAttempts = batchMaxAttempts
+	}
 }
 
 // sameSecret reports whether the id a reference gave (a name, a full ARN

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -88,8 +93,28 @@ func classify(ctx context.Context, err error, k key) error {
 	case code == "ExpiredTokenException" || code == "ExpiredToken":
 		e.Cause = "the AWS session token has expired (" + code + ")"
 		e.Hint = "refresh the credentials (aws sso login, or a new role session)"
+	case strings.HasPrefix(code, "KMS"):
+		e.Cause = "KMS refused to decrypt the secret (" + code + ")"
+		e.Hint = "the caller needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
+	case isThrottle(err):
+		e.Cause = "throttled by Secrets Manager (" + orDefault(code, "HTTP 429") + ")" + attempts(err)
+		e.Hint = "more requests than the account's quota allows: allow more retries (AWS_MAX_ATTEMPTS, default 3) or let the SDK pace them (AWS_RETRY_MODE=adaptive), with a --timeout to match, or stagger starts"
+	case httpStatus(err) >= 500:
+		st := httpStatus(err)
+		e.Cause = fmt.Sprintf("Secrets Manager answered HTTP %d %s", st, http.StatusText(st))
+		if code != "" {
+			e.Cause += " (" + oneLine(code+": "+msg) + ")"
+		}
+		e.Cause += attempts(err)
+		e.Hint = "the service, or a proxy in front of it, failed: try again, or allow more retries with AWS_MAX_ATTEMPTS (default 3)"
 	case code != "":
 		e.Cause = oneLine(code + ": " + msg)
+	case isDropped(err):
+		e.Cause = "the connection to " + endpoint(err) + " was reset before an answer" + attempts(err)
+		e.Hint = "something on the network path (a proxy, a firewall, the VPC endpoint) dropped the connection; check the path to the Secrets Manager endpoint"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		e.Cause = "could not connect to " + endpoint(err) + " (connection refused)" + attempts(err)
+		e.Hint = "nothing listens there: check AWS_ENDPOINT_URL_SECRETS_MANAGER, the region, and the network path"
 	case isNoCredentials(err):
 		e.Cause = "no AWS credentials found"
 		e.Hint = "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a role"
@@ -106,6 +131,59 @@ func clientError(err error, k key) error {
 		e.Hint = "set --region or AWS_REGION, or give the secret's ARN"
 	}
 	return e
+}
+
+// isThrottle reports whether the SDK took err for throttling: one of the
+// throttling error codes, or HTTP 429.
+func isThrottle(err error) bool {
+	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() ||
+		httpStatus(err) == http.StatusTooManyRequests
+}
+
+// isDropped reports whether the connection broke under a request that had
+// no answer yet: reset by the peer, or closed. Which of these the client
+// sees depends on whether it was reading or writing when the RST came.
+func isDropped(err error) bool {
+	if httpStatus(err) != 0 {
+		return false // an answer came; its body is what broke
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// httpStatus is the HTTP status of the answer err came from, or 0 when
+// there was none (the request never got an answer).
+func httpStatus(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil && re.Response.Response != nil {
+		return re.Response.StatusCode
+	}
+	return 0
+}
+
+// attempts says how many attempts the SDK made before it gave up, where
+// it gave up because they ran out.
+func attempts(err error) string {
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		if me.Attempt == 1 {
+			return " after 1 attempt"
+		}
+		return fmt.Sprintf(" after %d attempts", me.Attempt)
+	}
+	return ""
+}
+
+// endpoint names the endpoint a request that got no answer went to, as
+// scheme://host, or "the Secrets Manager endpoint".
+func endpoint(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	return "the Secrets Manager endpoint"
 }
 
 func apiError(err error) (code, msg string) {

@@ -76,6 +76,7 @@ type Resolver struct {
 	Log *slog.Logger
 
 	fallbackOnce sync.Once
+	throttleOnce sync.Once
 }
 
 func (r *Resolver) log() *slog.Logger {

@@ -5,13 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -225,6 +230,39 @@ func TestFetchBatchDeniedFallsBack(t *testing.T) {
 	}
 }
 
+// A BatchGetSecretValue call still throttled after the SDK's retries
+// gives way to GetSecretValue, whose quota is a hundred times larger.
+func TestFetchBatchThrottledFallsBack(t *testing.T) {
+	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	api.batchErr = &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}}
+	got := r.Fetch(context.Background(), refs(t, "a", "b"))
+	for i, want := range []string{"value a", "value b"} {
+		if v := value(got[i]); v != want {
+			t.Errorf("result %d = %q, want %q", i, v, want)
+		}
+	}
+	if api.batches != 1 || api.gets != 2 {
+		t.Errorf("%d batch and %d single calls, want 1 and 2", api.batches, api.gets)
+	}
+}
+
+// Other batch failures are the secrets' failures: no fallback.
+func TestFetchBatchFailureDoesNotFallBack(t *testing.T) {
+	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	api.batchErr = &smithy.GenericAPIError{Code: "InternalServiceError", Message: "broke"}
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}}
+	got := r.Fetch(context.Background(), refs(t, "a", "b"))
+	for i := range got {
+		if got[i].Err == nil || !strings.Contains(got[i].Err.Error(), "InternalServiceError") {
+			t.Errorf("result %d = %v, want the batch's error", i, got[i].Err)
+		}
+	}
+	if api.gets != 0 {
+		t.Errorf("%d GetSecretValue calls after a failed batch, want 0", api.gets)
+	}
+}
+
 func TestFetchBatchCalls(t *testing.T) {
 	for _, tt := range []struct {
 		noBatch     bool
@@ -352,6 +390,16 @@ func TestFetchErrors(t *testing.T) {
 			},
 		}
 	}
+	// gaveUp is err as the SDK hands it back after its retries ran out.
+	gaveUp := func(attempts, status int, err error) error {
+		op := sdkErr(status, err).(*smithy.OperationError)
+		op.Err = &retry.MaxAttemptsError{Attempt: attempts, Err: op.Err}
+		return op
+	}
+	// netErr is a request that got no answer, as net/http reports it.
+	netErr := func(errno syscall.Errno) error {
+		return &url.Error{Op: "Post", URL: "https://secretsmanager.us-east-1.amazonaws.com/", Err: &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}}
+	}
 	denied := apiErr("AccessDeniedException", "User: arn:aws:iam::123456789012:user/app is not authorized to perform: secretsmanager:GetSecretValue on resource: prod/db")
 	bare403 := &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 403}}, Err: errors.New("x")}
 
@@ -458,6 +506,48 @@ func TestFetchErrors(t *testing.T) {
 			fail:      apiErr("InternalServiceError", "something\n  broke"),
 			wantCause: []string{"InternalServiceError: something broke"},
 			wantCode:  "InternalServiceError",
+		},
+		{
+			name: "HTTP 503 with no JSON body, after the retries", ref: "prod/db",
+			fail:      gaveUp(3, 503, errors.New("deserialization failed, failed to decode response body")),
+			wantCause: []string{"Secrets Manager answered HTTP 503 Service Unavailable after 3 attempts"},
+			wantHint:  []string{"AWS_MAX_ATTEMPTS"},
+		},
+		{
+			name: "HTTP 500 with a service error", ref: "prod/db",
+			fail:      gaveUp(2, 500, apiErr("InternalServiceError", "something\n broke")),
+			wantCause: []string{"HTTP 500 Internal Server Error (InternalServiceError: something broke) after 2 attempts"},
+			wantCode:  "InternalServiceError",
+		},
+		{
+			name: "throttled, after the retries", ref: "prod/db",
+			fail:      gaveUp(3, 400, apiErr("ThrottlingException", "Rate exceeded")),
+			wantCause: []string{"throttled by Secrets Manager (ThrottlingException) after 3 attempts"},
+			wantHint:  []string{"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE=adaptive", "--timeout"},
+			wantCode:  "ThrottlingException",
+		},
+		{
+			name: "HTTP 429 without a code", ref: "prod/db",
+			fail:      sdkErr(429, errors.New("Too Many Requests")),
+			wantCause: []string{"throttled by Secrets Manager (HTTP 429)"},
+		},
+		{
+			name: "connection reset, after the retries", ref: "prod/db",
+			fail:      gaveUp(3, 0, netErr(syscall.ECONNRESET)),
+			wantCause: []string{"the connection to https://secretsmanager.us-east-1.amazonaws.com was reset before an answer after 3 attempts"},
+			wantHint:  []string{"network path"},
+		},
+		{
+			name: "connection refused", ref: "prod/db",
+			fail:      gaveUp(2, 0, netErr(syscall.ECONNREFUSED)),
+			wantCause: []string{"could not connect to https://secretsmanager.us-east-1.amazonaws.com (connection refused)"},
+			wantHint:  []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER"},
+		},
+		{
+			name: "KMS key disabled", ref: "prod/db",
+			fail:      apiErr("KMSDisabledException", "key is disabled"),
+			wantCause: []string{"KMS refused to decrypt the secret (KMSDisabledException)"},
+			wantHint:  []string{"kms:Decrypt"},
 		},
 		{
 			name: "no credentials", ref: "prod/db",

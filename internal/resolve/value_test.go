@@ -2,9 +2,14 @@ package resolve
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func str(s string) *Secret { return &Secret{String: &s} }
@@ -185,4 +190,55 @@ func leaks(msg, text, key string) bool {
 	msg = strings.ReplaceAll(msg, strconv.Quote(key), "")
 	msg = strings.ReplaceAll(msg, key, "")
 	return strings.Contains(msg, text)
+}
+
+// plainKey is a JSON key that is also a gjson path to itself, as the keys
+// of ECS valueFrom references are.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// FuzzRender builds a JSON secret around fuzzed values, the way a secret
+// written by a JSON encoder holds them, and checks that Render gives each
+// value back exactly: a string field as its text, a number as the literal
+// written, an object as its JSON text, and the whole secret byte for byte.
+func FuzzRender(f *testing.F) {
+	f.Add("password", "p@ss\"w0rd\n\u00e9\U0001F600/", int64(5432), 1.5e10)
+	f.Add("user", "", int64(-1), 0.1)
+	f.Add("0", "<script>&amp;</script>", int64(1)<<62, math.Copysign(0, -1))
+	f.Add("a-b_c", "\x00\x01\t\\u0000", int64(0), 1e-300)
+	f.Add("k", "\u2028\u2029\ufeff", int64(-9223372036854775808), 123456789.0)
+	f.Fuzz(func(t *testing.T, key, value string, n int64, x float64) {
+		if !plainKey.MatchString(key) || !utf8.ValidString(value) || math.IsInf(x, 0) || math.IsNaN(x) {
+			return
+		}
+		intLit := strconv.FormatInt(n, 10)
+		floatLit := strconv.FormatFloat(x, 'g', -1, 64)
+		inner, err := json.Marshal(map[string]string{key: value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		quoted, _ := json.Marshal(value)
+		text := fmt.Sprintf(`{"obj": %s, "list": [%s, %s], "int": %s, "float": %s}`, inner, inner, quoted, intLit, floatLit)
+		if !json.Valid([]byte(text)) {
+			t.Fatalf("built invalid JSON %q", text)
+		}
+		s := str(text)
+		for _, c := range []struct{ key, want string }{
+			{"", text},
+			{"obj." + key, value},
+			{"list.0." + key, value},
+			{"list.1", value},
+			{"obj", string(inner)},
+			{"int", intLit},
+			{"float", floatLit},
+		} {
+			got, err := Render(s, c.key)
+			if err != nil || string(got) != c.want {
+				t.Fatalf("Render(%q, %q) = %q, %v; want %q", text, c.key, got, err, c.want)
+			}
+		}
+		// A key that is not there is an error that does not quote the value.
+		if _, err := Render(s, "obj."+key+"-missing"); err == nil || leaks(err.Error(), value, "obj."+key+"-missing") {
+			t.Fatalf("Render of a missing key: %v", err)
+		}
+	})
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/smexec/smexec/internal/delayproxy"
+	"github.com/smexec/smexec/internal/faultproxy"
 	"github.com/smexec/smexec/internal/moto"
 	"github.com/smexec/smexec/internal/stubsm"
 )
@@ -104,10 +104,11 @@ func run(bin string, k, kSeq int, ns []int, delays []time.Duration) error {
 	}
 	targets := []target{
 		{"moto", []mode{batched, supervised, sequential}, func(d time.Duration) (endpoint, error) {
-			p, err := delayproxy.Start(srv.URL, d)
+			p, err := faultproxy.Start(srv.URL)
 			if err != nil {
 				return endpoint{}, err
 			}
+			p.SetLatency(d)
 			count := func() int {
 				n := 0
 				for _, c := range p.Counts() {

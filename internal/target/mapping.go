@@ -87,6 +87,17 @@ func ParseLine(s string) (Mapping, error) {
 	return ParseEnv(s)
 }
 
+// String gives the mapping back as a mappings-file line, TARGET=REF, that
+// ParseLine reads as the same mapping. A file path with no '/' left after
+// cleaning is written ./NAME, so that it is not read as an env name.
+func (m Mapping) String() string {
+	t := m.Name
+	if m.Kind == File && !strings.Contains(t, "/") {
+		t = "./" + t
+	}
+	return t + "=" + m.Ref.String()
+}
+
 // ParseMappings reads a mappings file: one TARGET=REF a line, blank lines
 // and lines starting with '#' ignored. Every bad line is reported, each
 // named by file and line number.

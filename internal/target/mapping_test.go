@@ -1,9 +1,11 @@
 package target
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -390,22 +392,57 @@ func FuzzParseLine(f *testing.F) {
 func FuzzParseMappings(f *testing.F) {
 	f.Add("# c\nA=prod/db\n\n/x=prod/db:k\nbad line\n")
 	f.Add("A=b\r\nB=c")
+	f.Add("  DB=prod/db:password::  \n\t# note\n./cert.pem=" + fullARN + "\nrel/dir/=x\n")
+	f.Add("A=x\nA=y\n/a/../b=z\n/b=z\n1A=x\n=x\nA\n")
+	f.Add("./=x\n/=x\n../=x\n.=x\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		ms, err := ParseMappings("f", strings.NewReader(text))
-		if len(ms) > strings.Count(text, "\n")+1 {
-			t.Fatalf("%d mappings from %d lines", len(ms), strings.Count(text, "\n")+1)
-		}
+		lines := strings.Split(text, "\n")
 		for _, m := range ms {
-			if !strings.HasPrefix(m.Source, "f:") {
-				t.Fatalf("mapping source %q does not name the file", m.Source)
+			// The source names the file, the line number and the line as
+			// written, and that line parses to this mapping.
+			num, line, ok := strings.Cut(strings.TrimPrefix(m.Source, "f:"), " ")
+			n, nerr := strconv.Atoi(num)
+			if !strings.HasPrefix(m.Source, "f:") || !ok || nerr != nil || n < 1 || n > len(lines) {
+				t.Fatalf("mapping source %q does not name a line of the file", m.Source)
+			}
+			if strings.TrimSpace(lines[n-1]) != line {
+				t.Fatalf("mapping source %q, but line %d is %q", m.Source, n, lines[n-1])
+			}
+			again, err := ParseLine(line)
+			again.Source = m.Source
+			if err != nil || again != m {
+				t.Fatalf("line %q gave %#v, but alone it gives %#v, %v", line, m, again, err)
+			}
+			// String gives a line that parses to the same mapping.
+			back, err := ParseLine(m.String())
+			back.Source = m.Source
+			if err != nil || back != m {
+				t.Fatalf("ParseLine(%#v.String() = %q) = %#v, %v; want the mapping back", m, m.String(), back, err)
 			}
 		}
+		var errLines []string
 		if err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
+			errLines = strings.Split(err.Error(), "\n")
+			for _, line := range errLines {
 				if !strings.HasPrefix(line, "f:") {
 					t.Fatalf("error line %q does not name the file", line)
 				}
 			}
+			if strings.Contains(err.Error(), bufio.ErrTooLong.Error()) {
+				return // the scanner stopped: the lines after it were never read
+			}
+		}
+		// Every line that is not blank or a comment gave a mapping or an
+		// error: none is dropped, none counted twice.
+		want := 0
+		for _, l := range lines {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				want++
+			}
+		}
+		if len(ms)+len(errLines) != want {
+			t.Fatalf("%d mappings and %d errors from %d mapping lines:\n%v", len(ms), len(errLines), want, err)
 		}
 	})
 }

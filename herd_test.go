@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/smexec/smexec/internal/faultproxy"
+)
+
+var (
+	herdN     = flag.Int("herd", 30, "smexec processes TestHerd starts at once (make stress: 200)")
+	herdRate  = flag.Int("herd.rate", 100, "requests a second the proxy lets through in TestHerd; it throttles the rest")
+	herdModes = flag.String("herd.modes", "batched,no-batch-attempts20", "comma-separated variants TestHerd runs (see herdVariants)")
+)
+
+// herdSecrets is how many secrets each process of the herd reads.
+const herdSecrets = 10
+
+// herdVariants are the ways TestHerd can run the herd: smexec as shipped,
+// and with every secret read on its own so that the herd really exceeds
+// the rate limit, with the SDK's retry defaults (3 attempts, standard
+// mode) and with the knobs an operator has: more attempts, adaptive mode,
+// a longer --timeout. A variant whose runs may fail is a measurement: it
+// reports how many failed and asserts only that the rest got their values.
+//
+// The fleet-model variants keep -herd.rate for nothing: they give each
+// operation its own limit in the ratio Secrets Manager's quotas have
+// (BatchGetSecretValue 100 a second a region, GetSecretValue 10,000),
+// scaled so that 200 processes make the same demand on them as 10,000
+// tasks would: 10,000 batch calls at 100/s are 100 s of quota, as 200 at
+// 2/s are; 100,000 single reads at 10,000/s are 10 s, as 2,000 at 200/s.
+var herdVariants = map[string]struct {
+	args    []string
+	env     []string
+	rates   map[string]int // operation → requests a second; nil: -herd.rate for all
+	mayFail bool
+}{
+	"batched":                         {},
+	"no-batch-defaults":               {args: []string{"--no-batch"}, mayFail: true},
+	"no-batch-adaptive":               {args: []string{"--no-batch"}, env: []string{"AWS_RETRY_MODE=adaptive"}, mayFail: true},
+	"no-batch-attempts20":             {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20"}},
+	"fleet-model":                     {rates: fleetRates, mayFail: true},
+	"fleet-model-adaptive20":          {args: []string{"--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}, rates: fleetRates},
+	"fleet-model-no-batch-adaptive20": {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}, rates: fleetRates},
+	"no-batch-adaptive20":             {args: []string{"--no-batch", "--timeout", "120s"}, env: []string{"AWS_MAX_ATTEMPTS=20", "AWS_RETRY_MODE=adaptive"}},
+}
+
+var fleetRates = map[string]int{"BatchGetSecretValue": 2, "GetSecretValue": 200}
+
+// TestHerd starts -herd smexec processes at once (the built binary, not
+// this race-instrumented test binary), each reading herdSecrets secrets
+// through a proxy that lets -herd.rate requests a second through and
+// answers the rest with ThrottlingException, as Secrets Manager does past
+// its quota. Every process must start its child with the right values.
+// It logs the requests, the throttled answers (each one a retry) and the
+// p50 and p99 time from start to the child's exit; `make stress` runs it
+// with 200 processes and prints them.
+func TestHerd(t *testing.T) {
+	e := startMoto(t)
+	bin := buildSmexec(t)
+
+	// The secrets, with values each process checks.
+	ctx := context.Background()
+	client := sm.NewFromConfig(aws.Config{
+		Region:       testRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(e.open.URL),
+	})
+	var envArgs []string
+	var want strings.Builder
+	run := time.Now().UnixNano() // names and values of this run alone
+	for i := range herdSecrets {
+		name := fmt.Sprintf("herd-%x/secret-%d", run, i)
+		value := fmt.Sprintf("herd-value-%d-%x", i, run)
+		if _, err := client.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
+			t.Fatal(err)
+		}
+		envArgs = append(envArgs, "-e", fmt.Sprintf("S%d=%s", i, name))
+		fmt.Fprintf(&want, "%s\n", value)
+	}
+	// The child prints every injected value, one a line.
+	var script strings.Builder
+	for i := range herdSecrets {
+		fmt.Fprintf(&script, `printf '%%s\n' "$S%d"; `, i)
+	}
+
+	for _, mode := range strings.Split(*herdModes, ",") {
+		v, ok := herdVariants[mode]
+		if !ok {
+			t.Fatalf("-herd.modes: unknown variant %q", mode)
+		}
+		t.Run(mode, func(t *testing.T) {
+			p, err := faultproxy.Start(e.open.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			limits := fmt.Sprintf("limited to %d requests/s", *herdRate)
+			if v.rates == nil {
+				p.SetRate(*herdRate)
+			} else {
+				limits = "limited to"
+				for _, op := range slices.Sorted(maps.Keys(v.rates)) {
+					p.SetOpRate(op, v.rates[op])
+					limits += fmt.Sprintf(" %s %d/s", op, v.rates[op])
+				}
+			}
+
+			env := []string{"PATH=" + os.Getenv("PATH")}
+			for k, val := range awsEnv(p.URL) {
+				if k != "AWS_MAX_ATTEMPTS" { // the SDK's default, unless the variant says
+					env = append(env, k+"="+val)
+				}
+			}
+			env = append(env, v.env...)
+			args := append(append(slices.Clone(v.args), envArgs...), "--", "/bin/sh", "-c", script.String())
+
+			type run struct {
+				took           time.Duration
+				err            error
+				stdout, stderr bytes.Buffer
+			}
+			runs := make([]run, *herdN)
+			var ready, done sync.WaitGroup
+			start := make(chan struct{})
+			for i := range runs {
+				r := &runs[i]
+				cmd := exec.Command(bin, args...)
+				cmd.Env = env
+				cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
+				ready.Add(1)
+				done.Go(func() {
+					ready.Done()
+					<-start
+					t0 := time.Now()
+					r.err = cmd.Run()
+					r.took = time.Since(t0)
+				})
+			}
+			ready.Wait()
+			t0 := time.Now()
+			close(start)
+			done.Wait()
+			wall := time.Since(t0)
+
+			var failed int
+			took := make([]time.Duration, 0, len(runs))
+			for i, r := range runs {
+				took = append(took, r.took)
+				if r.err == nil && r.stdout.String() != want.String() {
+					t.Errorf("process %d started its child with the wrong values: stdout %q, want %q", i, r.stdout.String(), want.String())
+				}
+				if r.err != nil {
+					failed++
+					if failed <= 3 && !v.mayFail {
+						t.Errorf("process %d: %v, stdout %d bytes (want %d), stderr:\n%s", i, r.err, r.stdout.Len(), want.Len(), r.stderr.String())
+					}
+				}
+			}
+			s := p.Stats()
+			slices.Sort(took)
+			t.Logf("herd %s: %d processes x %d secrets, proxy %s: %d failed; "+
+				"%d requests %v, %d throttled (retries); start to child exit p50 %v, p99 %v, max %v; all done in %v",
+				mode, *herdN, herdSecrets, limits, failed, s.Requests, p.Counts(), s.Throttled,
+				pct(took, 50), pct(took, 99), took[len(took)-1], wall.Round(time.Millisecond))
+			if failed > 0 && !v.mayFail {
+				t.Fatalf("%d of %d processes failed", failed, *herdN)
+			}
+			if len(v.args) > 0 && v.rates == nil && *herdN*herdSecrets > *herdRate && s.Throttled == 0 {
+				t.Errorf("%d reads against a limit of %d a second, and nothing was throttled: the herd did not reach the limit", *herdN*herdSecrets, *herdRate)
+			}
+		})
+	}
+}
+
+// pct is the p-th percentile of sorted durations (nearest rank).
+func pct(sorted []time.Duration, p float64) time.Duration {
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)].Round(time.Millisecond)
+}
+
+// buildSmexec builds the smexec binary, without the race detector, into
+// a temp folder: a herd of race-instrumented test binaries would measure
+// the instrumentation.
+func buildSmexec(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build smexec: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "smexec")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/smexec/smexec/internal/faultproxy"
+)
+
+// canary is in every value the leak tests seed: no output may hold it.
+const canary = "LEAK-CANARY"
+
+// leakSecrets are the secrets the leak tests read, each value holding the
+// canary; binary values are base64.
+var leakSecrets = []struct {
+	name, region, value string
+	binary, deleted     bool
+}{
+	{name: "leak/str", value: canary + "-STR"},
+	{name: "leak/json", value: `{"user":"` + canary + `-USER","pw":"` + canary + `-PW","nothing":null}`},
+	{name: "leak/west", region: "us-west-2", value: canary + "-WEST"},
+	{name: "leak/gone", value: canary + "-GONE", deleted: true},
+	{name: "leak/big", value: canary + "-BIG-" + strings.Repeat("x", 128*1024)},
+	{name: "leak/nul", value: base64.StdEncoding.EncodeToString([]byte(canary + "-NUL\x00tail")), binary: true},
+}
+
+// leakCases are the failures of docs/errors.md's table (and the network
+// faults of testdata/faults/persistent.txtar), each as a command line
+// that fails with code.
+var leakCases = []struct {
+	name  string
+	fault *faultproxy.Fault
+	env   []string // added to the environment
+	args  []string // before "--"
+	cmd   []string // the command; "echo CHILD-RAN" if nil
+	code  int
+	// writes: the failure is in writing a file, which only exec does.
+	writes bool
+}{
+	{name: "malformed REF", args: []string{"-e", "A=arn:aws:secretsmanager:us-east-1:12:secret:x", "-e", "B=leak/str"}, code: 125},
+	{name: "bad env name", args: []string{"-e", "1BAD=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "duplicate target", args: []string{"-e", "A=leak/str", "-e", "A=leak/json:pw"}, code: 125},
+	{name: "file path is a directory", args: []string{"-f", "{dir}=leak/str", "-e", "B=leak/json:pw"}, code: 125, writes: true},
+	{name: "unwritable folder", args: []string{"-f", "{regular}/x=leak/str", "-e", "B=leak/json:pw"}, code: 125, writes: true},
+	{name: "no command", args: []string{"-e", "A=leak/str"}, cmd: []string{}, code: 125},
+	{name: "nothing after --", args: []string{"-e", "A=leak/str", "--"}, cmd: []string{}, code: 125},
+	{name: "empty command name", args: []string{"-e", "A=leak/str"}, cmd: []string{""}, code: 127},
+	{name: "command not found", args: []string{"-e", "A=leak/str"}, cmd: []string{"no-such-command-smexec"}, code: 127},
+	{name: "unknown flag", args: []string{"--no-such-flag", "-e", "A=leak/str"}, code: 125},
+	{name: "missing credentials", env: []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="}, args: []string{"-e", "A=leak/str"}, code: 125},
+	{name: "credentials not accepted", fault: &faultproxy.Fault{Kind: faultproxy.AWSError, Code: "UnrecognizedClientException"}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "expired token", fault: &faultproxy.Fault{Kind: faultproxy.AWSError, Code: "ExpiredTokenException"}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "KMS decryption failure", fault: &faultproxy.Fault{Kind: faultproxy.AWSError, Code: "DecryptionFailure"}, args: []string{"-e", "A=leak/str"}, code: 125},
+	{name: "KMS error code", fault: &faultproxy.Fault{Kind: faultproxy.AWSError, Code: "KMSDisabledException"}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "nothing listening", env: []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "wrong region", args: []string{"-e", "A=leak/west", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "deleted secret", args: []string{"-e", "A=leak/gone", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "value too large for an env var", args: []string{"-e", "A=leak/big", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "NUL byte in an env var", args: []string{"-e", "A=leak/nul", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "JSON key not found", args: []string{"-e", "A=leak/json:nope", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "JSON key is null", args: []string{"-e", "A=leak/json:nothing"}, code: 125},
+	{name: "JSON key on a value that is not JSON", args: []string{"-e", "A=leak/str:key", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "JSON key on a binary secret", args: []string{"-e", "A=leak/nul:key"}, code: 125},
+	{name: "HTTP 503", env: []string{"AWS_MAX_ATTEMPTS=1"}, fault: &faultproxy.Fault{Kind: faultproxy.Status, Status: 503}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "throttled", env: []string{"AWS_MAX_ATTEMPTS=1"}, fault: &faultproxy.Fault{Kind: faultproxy.AWSError, Code: "ThrottlingException"}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "connection reset", env: []string{"AWS_MAX_ATTEMPTS=1"}, fault: &faultproxy.Fault{Kind: faultproxy.Reset}, args: []string{"-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+	{name: "stall past --timeout", fault: &faultproxy.Fault{Kind: faultproxy.Stall}, args: []string{"--timeout", "500ms", "-e", "A=leak/str", "-e", "B=leak/json:pw"}, code: 125},
+}
+
+// seedLeakSecrets creates leakSecrets on the open moto, once per process.
+func seedLeakSecrets(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range leakSecrets {
+		region := s.region
+		if region == "" {
+			region = testRegion
+		}
+		c := sm.NewFromConfig(aws.Config{
+			Region:       region,
+			Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+			BaseEndpoint: aws.String(url),
+		})
+		in := &sm.CreateSecretInput{Name: aws.String(s.name)}
+		if s.binary {
+			b, err := base64.StdEncoding.DecodeString(s.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.SecretBinary = b
+		} else {
+			in.SecretString = aws.String(s.value)
+		}
+		if _, err := c.CreateSecret(ctx, in); err != nil {
+			if strings.Contains(err.Error(), "ResourceExistsException") || s.deleted && strings.Contains(err.Error(), "InvalidRequestException") {
+				continue // seeded by an earlier test of this process
+			}
+			t.Fatal(err)
+		}
+		if s.deleted {
+			if _, err := c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(s.name)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// leakEnv is the environment of a leak-test run against endpoint.
+func leakEnv(endpoint string, extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range awsEnv(endpoint) {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+// TestNoLeaks runs every failure case at every log level, as exec, check
+// and export, and asserts that no seeded value appears on stdout or
+// stderr, that the exit code is the documented one and that the child
+// never runs.
+func TestNoLeaks(t *testing.T) {
+	e := startMoto(t)
+	seedLeakSecrets(t, e.open.URL)
+	bin := buildSmexec(t)
+	p, err := faultproxy.Start(e.open.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "regular"), []byte("a file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The control: a run that succeeds prints a value where it should,
+	// and this harness sees it.
+	control := exec.Command(bin, "get", "leak/str")
+	control.Env = leakEnv(p.URL)
+	out, err := control.Output()
+	if err != nil || !strings.Contains(string(out), canary) {
+		t.Fatalf("smexec get leak/str = %q, %v; want the value", out, err)
+	}
+
+	paths := strings.NewReplacer("{dir}", filepath.Join(dir, "dir"), "{regular}", filepath.Join(dir, "regular"))
+
+	for _, c := range leakCases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.fault != nil {
+				p.SetFault(*c.fault)
+				defer p.SetFault(faultproxy.Fault{})
+			}
+			args := make([]string, len(c.args))
+			for i, a := range c.args {
+				args[i] = paths.Replace(a)
+			}
+			command := c.cmd
+			if command == nil {
+				command = []string{"echo", "CHILD-RAN"}
+			}
+			// exec as given at every log level; where the case is about
+			// its mappings or fetching, also check and export with the same
+			// mappings, at the most verbose level.
+			execArgs := append(append(slices.Clone(args), "--"), command...)
+			if len(command) == 0 {
+				execArgs = args // nothing after the flags, not even --
+			}
+			var runs [][]string
+			for _, level := range []string{"debug", "info", "warn", "error"} {
+				runs = append(runs, append([]string{"--log-level", level}, execArgs...))
+			}
+			if c.cmd == nil && !c.writes {
+				runs = append(runs, append([]string{"--log-level", "debug", "check"}, args...))
+				if !hasFileMapping(args) {
+					runs = append(runs, append([]string{"--log-level", "debug", "export"}, args...))
+				}
+			}
+			for _, argv := range runs {
+				cmd := exec.Command(bin, argv...)
+				cmd.Env = leakEnv(p.URL, c.env...)
+				cmd.Dir = dir
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				code := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				want := c.code
+				if argv[2] == "check" || argv[2] == "export" {
+					want = 125 // a bad command line or a failed fetch; never 127
+				}
+				if code != want {
+					t.Errorf("smexec %q: exit %d, want %d; stderr:\n%s", argv, code, want, stderr.String())
+				}
+				if strings.Contains(stdout.String(), "CHILD-RAN") {
+					t.Errorf("smexec %q: the child ran", argv)
+				}
+				for name, out := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
+					if strings.Contains(out, canary) {
+						t.Errorf("smexec %q: %s holds a secret value:\n%s", argv, name, out)
+					}
+				}
+				if stderr.Len() == 0 {
+					t.Errorf("smexec %q: failed with nothing on stderr", argv)
+				}
+			}
+		})
+	}
+}
+
+func hasFileMapping(args []string) bool {
+	for _, a := range args {
+		if a == "-f" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCmdlineHoldsNoValue reads /proc/PID/cmdline of a running smexec
+// while it waits for Secrets Manager (through a slow proxy), and again
+// once it has become the child: neither holds a value. The child's
+// environment does, which shows the reads can see one.
+func TestCmdlineHoldsNoValue(t *testing.T) {
+	e := startMoto(t)
+	seedLeakSecrets(t, e.open.URL)
+	bin := buildSmexec(t)
+	p, err := faultproxy.Start(e.open.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetLatency(time.Second)
+
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-e", "A=leak/str", "-f", filepath.Join(t.TempDir(), "pw")+"=leak/json:pw", "--", sleep, "30")
+	cmd.Env = leakEnv(p.URL)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	proc := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid))
+	var whileResolving int
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatal("smexec did not become the child within 20s")
+		}
+		raw, err := os.ReadFile(proc + "/cmdline")
+		if err != nil {
+			t.Fatalf("read cmdline: %v", err)
+		}
+		argv := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
+		if strings.Contains(string(raw), canary) {
+			t.Fatalf("cmdline %q holds a secret value", argv)
+		}
+		if len(raw) == 0 {
+			continue // read in the middle of the exec
+		}
+		if argv[0] == bin {
+			whileResolving++
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if len(argv) != 2 || argv[0] != sleep || argv[1] != "30" {
+			t.Fatalf("the child's cmdline is %q, want its own argv", argv)
+		}
+		break
+	}
+	if whileResolving < 10 {
+		t.Fatalf("read smexec's cmdline only %d times while it resolved; the test did not watch it", whileResolving)
+	}
+	environ, err := os.ReadFile(proc + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(strings.Split(string(environ), "\x00"), "A="+canary+"-STR") {
+		t.Fatalf("the child's environment lacks A: the reads of /proc saw the wrong process")
+	}
+}
