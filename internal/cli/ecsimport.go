@@ -100,7 +100,7 @@ func (c *ECSImportCmd) Run(deps *Deps) error {
 		}
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(deps.Stderr, "smexec: warning: %v\n", w)
+		warn(deps, w.Error())
 	}
 	_, err = io.WriteString(deps.Stdout, b.String())
 	return err

@@ -14,8 +14,8 @@ import (
 // SourceFlags choose where secrets are read from instead of Secrets
 // Manager's API: the local agent, or a file.
 type SourceFlags struct {
-	Agent      agentURL `xor:"source" help:"Read secrets through the Secrets Manager Agent or Lambda extension: --agent for http://localhost:2773, --agent=URL or --agent URL for another. Its token comes from AWS_TOKEN, AWS_SESSION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN."`
-	Local      string   `xor:"source" placeholder:"FILE" help:"Read secrets from a JSON file instead of AWS, for development (docs/local.md). Refused where AWS or Kubernetes is detected, unless --local-force."`
+	Agent      agentURL `help:"Read secrets through the Secrets Manager Agent or Lambda extension: --agent for http://localhost:2773, --agent=URL or --agent URL for another. Its token comes from AWS_TOKEN, AWS_SESSION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN."`
+	Local      string   `placeholder:"FILE" help:"Read secrets from a JSON file instead of AWS, for development (docs/local.md). Refused where AWS or Kubernetes is detected, unless --local-force."`
 	LocalForce bool     `help:"Use --local even where AWS or Kubernetes is detected."`
 }
 
@@ -69,6 +69,11 @@ const (
 // they are read without batches.
 func (sf SourceFlags) source(deps *Deps) (c resolve.Clients, name string, noBatch bool, err error) {
 	switch {
+	case sf.Agent != "" && sf.Local != "":
+		// Checked here rather than by kong's xor, so that SMEXEC_AGENT=false
+		// (the agent off) does not clash with --local.
+		return nil, "", false, fail(fmt.Errorf("--agent and --local: cannot be used together")).
+			withHint("pick one; SMEXEC_AGENT=false turns an image's agent setting off")
 	case sf.Agent != "":
 		ac, err := agent.New(string(sf.Agent), deps.Environ)
 		if err != nil {

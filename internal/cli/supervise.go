@@ -25,8 +25,8 @@ type SuperviseFlags struct {
 	SignalGroup bool          `help:"Forward signals to the command's whole process group (supervise mode)."`
 	KeepFiles   bool          `help:"Leave written files in place when the command exits (supervise mode)."`
 	Refresh     time.Duration `placeholder:"DURATION" help:"Poll secrets not pinned to a version id about this often (jittered) and apply changed values (supervise mode)."`
-	OnChange    onChange      `default:"signal:HUP" placeholder:"ACTION" help:"What a changed value does: signal:NAME (files are rewritten first), restart, exit or none."`
-	KillSignal  signalName    `default:"TERM" placeholder:"SIGNAL" help:"Signal that stops the command for a restart or an exit."`
+	OnChange    onChange      `default:"signal:HUP" placeholder:"ACTION" help:"What a changed value does: signal:NAME (files are rewritten first), restart, exit or none. Default: signal:HUP."`
+	KillSignal  signalName    `default:"TERM" placeholder:"SIGNAL" help:"Signal that stops the command for a restart or an exit. Default: TERM."`
 	KillTimeout time.Duration `default:"10s" help:"Send SIGKILL when the command outlives --kill-signal by this long."`
 	Mask        bool          `help:"Replace injected values (and their base64 and JSON-escaped forms) in the command's stdout and stderr with *** (supervise mode)."`
 }
@@ -112,10 +112,13 @@ func (s *supervised) run(vals []value) error {
 			s.poll(ctx, sup)
 		}()
 	}
-	code := sup.Wait()
+	code, err := sup.Wait()
 	cancel()
 	polling.Wait() // no file is rewritten after this
 	s.removeFiles()
+	if err != nil {
+		return err
+	}
 	if code != 0 {
 		return launch.ExitStatus(code)
 	}
@@ -203,8 +206,16 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 			return
 		}
 		if err != nil {
-			for _, line := range strings.Split(err.Error(), "; ") {
-				s.log.Warn("refresh failed; keeping the current values and retrying", "err", line)
+			var f *Failure
+			if !errors.As(err, &f) {
+				f = fail(err)
+			}
+			for _, p := range f.Problems {
+				args := []any{"err", p.Msg}
+				if p.Hint != "" {
+					args = append(args, "hint", p.Hint)
+				}
+				s.log.Warn("refresh failed; keeping the current values and retrying", args...)
 			}
 			continue
 		}

@@ -24,3 +24,12 @@ func tcgetpgrp(fd int) (int, error) {
 	}
 	return int(pgrp), nil
 }
+
+func tcsetpgrp(fd, pgrp int) error {
+	p := int32(pgrp)
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}

@@ -10,3 +10,5 @@ func becomeSubreaper() error { return errors.New("not supported on this system")
 
 // Handing the terminal to the child is done on Linux only.
 func tcgetpgrp(int) (int, error) { return 0, errors.New("not supported on this system") }
+
+func tcsetpgrp(int, int) error { return errors.New("not supported on this system") }

@@ -105,7 +105,7 @@ func Supervise(cmd Command, opt Options) (*Supervisor, error) {
 	if err := becomeSubreaper(); err != nil {
 		opt.Log.Debug("cannot become a child subreaper; orphans of the command are reaped only as PID 1", "err", err)
 	}
-	signal.Notify(s.sigs, append(Forwarded, syscall.SIGCHLD)...)
+	signal.Notify(s.sigs, append(Forwarded, syscall.SIGCHLD, syscall.SIGPIPE)...)
 	if err := s.pipes(); err != nil {
 		signal.Stop(s.sigs)
 		return nil, err
@@ -211,13 +211,15 @@ func (s *Supervisor) ask(r request) {
 }
 
 // Wait runs the supervisor until the child has exited for good and
-// returns its exit code: its own, or 128+N when signal N killed it.
-func (s *Supervisor) Wait() int {
+// returns its exit code: its own, or 128+N when signal N killed it. The
+// error is set when a restart could not start the command again.
+func (s *Supervisor) Wait() (int, error) {
 	defer s.finish()
 	var (
-		next     *Command // start this once the child has stopped
-		stopping bool
-		kill     <-chan time.Time
+		next        *Command // start this once the child has stopped
+		stopping    bool
+		terminating bool // told to end: no restart from here on
+		kill        <-chan time.Time
 	)
 	stop := func() {
 		if !stopping && s.pid != 0 {
@@ -233,21 +235,29 @@ func (s *Supervisor) Wait() int {
 	for {
 		select {
 		case sig := <-s.sigs:
-			if sig == syscall.SIGCHLD {
-				break
-			}
-			s.send(sig.(syscall.Signal))
 			switch sig {
-			case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
-				next = nil // told to end: no restart
+			case syscall.SIGCHLD:
+			case syscall.SIGPIPE:
+				// Caught so that a closed stdout fails the masked copy
+				// (which then closes the child's pipe) instead of
+				// killing smexec before it cleans up.
+			default:
+				s.send(sig.(syscall.Signal))
+				if sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGQUIT {
+					terminating, next = true, nil
+				}
 			}
 		case r := <-s.reqs:
 			switch r.kind {
 			case reqSignal:
 				s.send(r.sig)
 			case reqRestart:
-				next = &r.cmd
-				stop()
+				// Once told to end, the child has its signal already:
+				// a change that lands now starts nothing.
+				if !terminating {
+					next = &r.cmd
+					stop()
+				}
 			case reqExit:
 				next = nil
 				stop()
@@ -258,7 +268,7 @@ func (s *Supervisor) Wait() int {
 			kill = nil
 		case <-tick.C:
 		}
-		ws, exited := s.reap()
+		code, exited := s.reap()
 		if !exited {
 			continue
 		}
@@ -267,13 +277,14 @@ func (s *Supervisor) Wait() int {
 			cmd := *next
 			next = nil
 			if err := s.start(cmd); err != nil {
-				s.opt.Log.Error("cannot restart the command", "err", err)
-				return CodeFailed
+				s.reclaimTerminal()
+				return CodeFailed, fmt.Errorf("restart: %w", err)
 			}
 			s.opt.Log.Info("restarted the command", "pid", s.pid)
 			continue
 		}
-		return exitCode(ws)
+		s.reclaimTerminal()
+		return code, nil
 	}
 }
 
@@ -299,32 +310,87 @@ func (s *Supervisor) send(sig syscall.Signal) {
 	}
 }
 
-// reap collects the child if it has exited and, unless held, every other
-// zombie: orphans that were reparented to smexec as PID 1 or subreaper.
-func (s *Supervisor) reap() (ws syscall.WaitStatus, exited bool) {
+// reap collects the child if it has exited, and, unless held, every
+// other zombie: orphans reparented to smexec as PID 1 or subreaper. The
+// child may exit between the two waits, so the second one watches for it
+// too.
+func (s *Supervisor) reap() (code int, exited bool) {
 	if s.pid != 0 {
-		pid, err := wait4(s.pid, &ws)
-		if err == nil && pid == s.pid {
-			exited = true
-			s.pid = 0
+		var ws syscall.WaitStatus
+		pid, err := wait4(s.pid, &ws, syscall.WUNTRACED)
+		switch {
+		case err == nil && pid == s.pid && ws.Stopped():
+			s.childStopped()
+		case err == nil && pid == s.pid:
+			code, exited, s.pid = exitCode(ws), true, 0
+		case errors.Is(err, syscall.ECHILD):
+			// Someone else reaped it; its code is lost.
+			s.opt.Log.Warn("the command's exit status was lost", "pid", s.pid)
+			code, exited, s.pid = CodeFailed, true, 0
 		}
 	}
 	if s.holds.Load() > 0 {
-		return ws, exited
+		return code, exited
 	}
 	for {
-		var other syscall.WaitStatus
-		pid, err := wait4(-1, &other)
+		var ws syscall.WaitStatus
+		pid, err := wait4(-1, &ws, 0)
 		if err != nil || pid <= 0 {
-			return ws, exited
+			return code, exited
+		}
+		if pid == s.pid {
+			code, exited, s.pid = exitCode(ws), true, 0
+			continue
 		}
 		s.opt.Log.Debug("reaped an orphan", "pid", pid)
 	}
 }
 
-func wait4(pid int, ws *syscall.WaitStatus) (int, error) {
+// childStopped does for a child stopped at the terminal (^Z) what the
+// terminal would have done to smexec: takes the terminal back and stops
+// smexec's own group, so the shell sees its job stop. When continued
+// (fg or bg) it continues the child, with the terminal again if smexec
+// has it. Without a terminal a stopped child is someone's SIGSTOP, and is
+// left alone.
+func (s *Supervisor) childStopped() {
+	if !s.tty {
+		return
+	}
+	s.reclaimTerminal()
+	// The stop takes effect asynchronously for a threaded process: wait
+	// for the SIGCONT of fg or bg rather than for kill to return.
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGCONT)
+	defer signal.Stop(cont)
+	syscall.Kill(-syscall.Getpgrp(), syscall.SIGSTOP)
+	<-cont
+	if fg, err := tcgetpgrp(0); err == nil && fg == syscall.Getpgrp() {
+		s.giveTerminal(s.pid)
+	}
+	syscall.Kill(-s.pid, syscall.SIGCONT)
+}
+
+// reclaimTerminal gives the terminal back to smexec's own group, where
+// the caller expects it, once the child is stopped or gone.
+func (s *Supervisor) reclaimTerminal() {
+	if s.tty {
+		s.giveTerminal(syscall.Getpgrp())
+	}
+}
+
+// giveTerminal makes pgrp the terminal's foreground. smexec may be in the
+// background at that moment, so SIGTTOU is ignored for the call.
+func (s *Supervisor) giveTerminal(pgrp int) {
+	signal.Ignore(syscall.SIGTTOU)
+	defer signal.Reset(syscall.SIGTTOU)
+	if err := tcsetpgrp(0, pgrp); err != nil {
+		s.opt.Log.Debug("cannot hand over the terminal", "pgrp", pgrp, "err", err)
+	}
+}
+
+func wait4(pid int, ws *syscall.WaitStatus, options int) (int, error) {
 	for {
-		p, err := syscall.Wait4(pid, ws, syscall.WNOHANG, nil)
+		p, err := syscall.Wait4(pid, ws, syscall.WNOHANG|options, nil)
 		if !errors.Is(err, syscall.EINTR) {
 			return p, err
 		}
