@@ -171,4 +171,16 @@ fi
 echo "smexec exited with 3"
 
 echo
+echo "== 7. supervised with --mask: the child prints its token, the output shows ***"
+out=$(smexec --mask -e API_TOKEN=demo/api-token -- sh -c 'echo "token is $API_TOKEN"')
+echo "$out"
+case $out in
+*'token is ***'*) ;;
+*)
+	echo "run.sh: the token was not masked" >&2
+	exit 1
+	;;
+esac
+
+echo
 echo "demo done: moto_server stops and $WORK is removed on exit"
