@@ -64,7 +64,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := target.WriteAll(writes, opt); err != nil {
 		return fail(err)
 	}
-	s := &supervised{deps: deps, flags: c, path: path, files: opt, log: deps.Log}
+	s := &supervised{deps: deps, flags: c, path: path, files: opt}
 	if supervise {
 		return s.run(vals)
 	}

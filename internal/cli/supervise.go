@@ -65,18 +65,11 @@ type supervised struct {
 	flags *ExecCmd
 	path  string
 	files target.FileOptions
-	log   logger
 
 	// vals are the current values, in mapping order: set before the
 	// command starts, then changed only by the poller.
 	vals []value
 	out  *masker // nil without --mask
-}
-
-// logger is the part of slog the supervisor uses.
-type logger interface {
-	Info(msg string, args ...any)
-	Warn(msg string, args ...any)
 }
 
 func (s *supervised) run(vals []value) error {
@@ -148,7 +141,7 @@ func (s *supervised) removeFiles() {
 			continue
 		}
 		if err := os.Remove(v.Name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("cannot remove a written file", "path", v.Name, "err", err)
+			s.deps.Log.Warn("cannot remove a written file", "path", v.Name, "err", err)
 		}
 	}
 }
@@ -178,7 +171,7 @@ func (s *supervised) warnUndeliverable() {
 		}
 	}
 	if len(names) > 0 {
-		s.log.Warn("--refresh: new values of env targets reach the command only with --on-change restart", "env", strings.Join(names, ","), "on-change", s.flags.OnChange.String())
+		s.deps.Log.Warn("--refresh: new values of env targets reach the command only with --on-change restart", "env", strings.Join(names, ","), "on-change", s.flags.OnChange.String())
 	}
 }
 
@@ -187,7 +180,7 @@ func (s *supervised) warnUndeliverable() {
 func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 	ms := s.watched()
 	if len(ms) == 0 {
-		s.log.Warn("--refresh: every secret is pinned to a version id, nothing can change")
+		s.deps.Log.Warn("--refresh: every secret is pinned to a version id, nothing can change")
 		return
 	}
 	for {
@@ -215,12 +208,12 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 				if p.Hint != "" {
 					args = append(args, "hint", p.Hint)
 				}
-				s.log.Warn("refresh failed; keeping the current values and retrying", args...)
+				s.deps.Log.Warn("refresh failed; keeping the current values and retrying", args...)
 			}
 			continue
 		}
 		if err := s.apply(fresh, sup); err != nil {
-			s.log.Warn("refresh failed; keeping the current values and retrying", "err", err)
+			s.deps.Log.Warn("refresh failed; keeping the current values and retrying", "err", err)
 		}
 	}
 }
@@ -265,14 +258,14 @@ func (s *supervised) apply(fresh []value, sup *launch.Supervisor) error {
 		return err
 	}
 	s.vals = next
-	s.log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())
+	s.deps.Log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())
 
 	switch oc := s.flags.OnChange; oc.action {
 	case "signal":
 		if len(changedFiles) > 0 {
 			sup.Signal(oc.sig)
 		} else {
-			s.log.Warn("--refresh: only env targets changed, which reach the command only with --on-change restart; not signalling", "env", strings.Join(changedEnv, ","))
+			s.deps.Log.Warn("--refresh: only env targets changed, which reach the command only with --on-change restart; not signalling", "env", strings.Join(changedEnv, ","))
 		}
 	case "restart":
 		sup.Restart(s.command(next))
