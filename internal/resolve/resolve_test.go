@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -244,6 +245,21 @@ func TestFetchBatchThrottledFallsBack(t *testing.T) {
 	}
 	if api.batches != 1 || api.gets != 2 {
 		t.Errorf("%d batch and %d single calls, want 1 and 2", api.batches, api.gets)
+	}
+}
+
+// So does one whose retries stopped because the SDK's retry budget ran
+// out, which joins its own error to the throttle.
+func TestFetchBatchThrottledWithRetryQuotaSpentFallsBack(t *testing.T) {
+	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	api.batchErr = errors.Join(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"},
+		fmt.Errorf("failed to get rate limit token, %w", ratelimit.QuotaExceededError{Available: 0, Requested: 5}))
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}}
+	got := r.Fetch(context.Background(), refs(t, "a", "b"))
+	for i, want := range []string{"value a", "value b"} {
+		if v := value(got[i]); v != want {
+			t.Errorf("result %d = %q, want %q", i, v, want)
+		}
 	}
 }
 
@@ -524,6 +540,15 @@ func TestFetchErrors(t *testing.T) {
 			fail:      gaveUp(3, 400, apiErr("ThrottlingException", "Rate exceeded")),
 			wantCause: []string{"throttled by Secrets Manager (ThrottlingException) after 3 attempts"},
 			wantHint:  []string{"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE=adaptive", "--timeout"},
+			wantCode:  "ThrottlingException",
+		},
+		{
+			// The SDK's client-side retry budget ran out: its error is
+			// joined to the throttle, which must still be recognised.
+			name: "throttled, retry quota spent", ref: "prod/db",
+			fail:      errors.Join(apiErr("ThrottlingException", "Rate exceeded"), fmt.Errorf("failed to get rate limit token, %w", ratelimit.QuotaExceededError{Available: 0, Requested: 5})),
+			wantCause: []string{"throttled by Secrets Manager (ThrottlingException)"},
+			wantHint:  []string{"AWS_MAX_ATTEMPTS"},
 			wantCode:  "ThrottlingException",
 		},
 		{
