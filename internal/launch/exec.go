@@ -33,6 +33,9 @@ func (e *Error) ExitCode() int { return e.Code }
 // Find resolves the command the way a shell would, so that a missing or
 // unrunnable command is caught before any secret is fetched or written.
 func Find(name string) (string, error) {
+	if name == "" {
+		return "", &Error{CodeNotFound, errors.New("command not found: the command name is empty")}
+	}
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path, nil
