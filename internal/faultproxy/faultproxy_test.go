@@ -104,6 +104,7 @@ func TestRateThrottlesExcess(t *testing.T) {
 	p := start(t)
 	p.SetRate(5)
 	var ok, throttled int
+	start := time.Now()
 	for range 8 {
 		resp, _, err := get(context.Background(), p)
 		if err != nil {
@@ -116,10 +117,12 @@ func TestRateThrottlesExcess(t *testing.T) {
 			throttled++
 		}
 	}
-	// 8 requests well inside a second: the burst of 5 passes (one more
-	// may have been earned by a slow machine), the rest are throttled.
-	if ok < 5 || ok > 6 || ok+throttled != 8 {
-		t.Fatalf("%d passed, %d throttled; want 5 (or 6) and the rest", ok, throttled)
+	// The burst of 5 passes, plus what the rate earned while the requests
+	// ran (none on an idle machine, which takes milliseconds), and the
+	// rest are throttled.
+	earned := int(time.Since(start).Seconds()*5) + 1
+	if ok < 5 || ok > 5+earned || ok+throttled != 8 {
+		t.Fatalf("%d passed, %d throttled; want 5 (up to %d on this slow a run) and the rest", ok, throttled, 5+earned)
 	}
 	if s := p.Stats(); s.Throttled != throttled || s.Faulted != throttled || s.Requests != 8 {
 		t.Fatalf("Stats = %+v", s)
@@ -158,6 +161,7 @@ func TestOpRateLimitsOneOperation(t *testing.T) {
 		}
 	}
 	var codes []int
+	start := time.Now()
 	for range 2 {
 		req, _ := http.NewRequest("POST", p.URL, strings.NewReader("{}"))
 		req.Header.Set("X-Amz-Target", "secretsmanager.BatchGetSecretValue")
@@ -168,7 +172,9 @@ func TestOpRateLimitsOneOperation(t *testing.T) {
 		resp.Body.Close()
 		codes = append(codes, resp.StatusCode)
 	}
-	if codes[0] != 200 || codes[1] != 400 {
+	// A machine so loaded that a second passed between the two has earned
+	// the second a token.
+	if codes[0] != 200 || codes[1] != 400 && time.Since(start) < time.Second {
 		t.Fatalf("two BatchGetSecretValue at 1/s answered %v, want [200 400]", codes)
 	}
 }
