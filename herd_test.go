@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -179,6 +180,11 @@ func TestHerd(t *testing.T) {
 					if failed <= 3 && !v.mayFail {
 						t.Errorf("process %d: %v, stdout %d bytes (want %d), stderr:\n%s", i, r.err, r.stdout.Len(), want.Len(), r.stderr.String())
 					}
+					// A run that may fail fails only the way the docs say:
+					// throttled after its attempts, or out of --timeout.
+					if v.mayFail && !herdFailure.MatchString(r.stderr.String()) {
+						t.Errorf("process %d failed otherwise than throttled or timed out: %v, stderr:\n%s", i, r.err, r.stderr.String())
+					}
 				}
 			}
 			s := p.Stats()
@@ -202,6 +208,9 @@ func TestHerd(t *testing.T) {
 		})
 	}
 }
+
+// herdFailure is how a herd process that may fail must fail.
+var herdFailure = regexp.MustCompile(`(?m)^smexec: error: .*(throttled by Secrets Manager \(ThrottlingException\) after [0-9]+ attempts?|timed out waiting for Secrets Manager)$`)
 
 // pct is the p-th percentile of sorted durations (nearest rank).
 func pct(sorted []time.Duration, p float64) time.Duration {
