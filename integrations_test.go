@@ -47,9 +47,10 @@ func TestIntegrationScripts(t *testing.T) {
 			return err == nil, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sm":    func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
-			"agent": func(ts *testscript.TestScript, neg bool, args []string) { agentCmd(ts, neg, args, e.open.URL) },
-			"json":  jsonCmd,
+			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+			"agent":   func(ts *testscript.TestScript, neg bool, args []string) { agentCmd(ts, neg, args, e.open.URL) },
+			"json":    jsonCmd,
+			"waitfor": waitforCmd,
 		},
 	})
 }

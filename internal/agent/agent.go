@@ -146,6 +146,10 @@ func Token(environ []string) (token, from string, err error) {
 // region it was started with.
 func (c *Client) Client(context.Context, string) (resolve.API, error) { return c, nil }
 
+// CloseIdleConnections lets a caller that builds a Client for each round
+// of reads (each --refresh poll) drop the last round's connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // output is GetSecretValue's answer as the agent writes it. CreatedDate is
 // left out: the agent writes it as a string, the Lambda extension as a
 // number, and nothing here needs it.

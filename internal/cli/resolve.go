@@ -45,6 +45,11 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	if err != nil {
 		return nil, err
 	}
+	// A source built for this call (the agent's client) keeps no
+	// connections past it: a --refresh poll builds the next one.
+	if c, ok := clients.(interface{ CloseIdleConnections() }); ok {
+		defer c.CloseIdleConnections()
+	}
 	ctx, cancel := context.WithTimeout(ctx, af.Timeout)
 	defer cancel()
 
