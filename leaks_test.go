@@ -124,6 +124,21 @@ func seedLeakSecrets(t *testing.T, url string) {
 	}
 }
 
+// leakSetup seeds the leak secrets on moto and returns the built smexec
+// and a fault proxy in front of moto, closed when the test ends.
+func leakSetup(t *testing.T) (bin string, p *faultproxy.Proxy) {
+	t.Helper()
+	e := startMoto(t)
+	seedLeakSecrets(t, e.open.URL)
+	bin = buildSmexec(t)
+	p, err := faultproxy.Start(e.open.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return bin, p
+}
+
 // leakEnv is the environment of a leak-test run against endpoint.
 func leakEnv(endpoint string, extra ...string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH")}
@@ -138,14 +153,7 @@ func leakEnv(endpoint string, extra ...string) []string {
 // stderr, that the exit code is the documented one and that the child
 // never runs.
 func TestNoLeaks(t *testing.T) {
-	e := startMoto(t)
-	seedLeakSecrets(t, e.open.URL)
-	bin := buildSmexec(t)
-	p, err := faultproxy.Start(e.open.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	bin, p := leakSetup(t)
 
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o700); err != nil {
@@ -293,14 +301,7 @@ func hasFileMapping(args []string) bool {
 // once it has become the child: neither holds a value. The child's
 // environment does, which shows the reads can see one.
 func TestCmdlineHoldsNoValue(t *testing.T) {
-	e := startMoto(t)
-	seedLeakSecrets(t, e.open.URL)
-	bin := buildSmexec(t)
-	p, err := faultproxy.Start(e.open.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	bin, p := leakSetup(t)
 	p.SetLatency(time.Second)
 
 	sleep, err := exec.LookPath("sleep")
