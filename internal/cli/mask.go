@@ -1,10 +1,6 @@
 package cli
 
-import (
-	"os"
-
-	"github.com/smexec/smexec/internal/mask"
-)
+import "github.com/smexec/smexec/internal/mask"
 
 // masker holds the redactors for the command's stdout and stderr and
 // every value they hide.
@@ -20,8 +16,8 @@ type masker struct {
 func newMasker(deps *Deps, vals []value) *masker {
 	m := &masker{seen: map[string]bool{}}
 	m.collect(vals)
-	m.stdout = mask.New(os.Stdout, m.all)
-	m.stderr = mask.New(os.Stderr, m.all)
+	m.stdout = mask.New(deps.Stdout, m.all)
+	m.stderr = mask.New(deps.Stderr, m.all)
 	for _, v := range vals {
 		if len(v.Data) < mask.MinLen {
 			deps.Log.Warn("--mask: a value shorter than 4 bytes is not masked", "mapping", v.Source)
