@@ -1,143 +1,586 @@
 package target
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // FileOptions says how files are written.
 type FileOptions struct {
 	Mode fs.FileMode // the file's mode; 0 means 0400
-	// UID and GID, when >= 0, are the owner given to each file; only root
-	// can set them.
+	// DirMode is the mode of the folders created for a file; 0 means 0700.
+	DirMode fs.FileMode
+	// UID and GID, when >= 0, are the owner given to each file and to
+	// each folder created for it; only root can set them.
 	UID, GID int
 }
 
 // DefaultFileMode is the mode of a written secret file unless told otherwise.
 const DefaultFileMode fs.FileMode = 0o400
 
+// defaultDirMode is the mode of the folders created for a file.
+const defaultDirMode fs.FileMode = 0o700
+
 // Write is one file to put in place.
 type Write struct {
 	Path string
 	Data []byte
+	// From, when set, supplies the bytes instead of Data.
+	From io.Reader
 	// Source names the mapping, for errors.
 	Source string
 }
 
-// WriteAll puts every file in place atomically and all together: each is
-// first written to a temp file created with O_EXCL in its own folder and
-// synced, and only when all of them are staged are they renamed over their
-// paths. A symlink at a path is replaced, never followed. Missing parent
-// folders are created 0700. When any file cannot be staged, no path is
-// touched and every staging error is returned.
+// WriteAll puts every file in place as Files.Write does and lets go of
+// them: nothing removes them later.
 func WriteAll(ws []Write, opt FileOptions) error {
-	staged := make([]*os.File, 0, len(ws))
-	defer func() {
-		for _, f := range staged {
-			f.Close()
-			os.Remove(f.Name()) // harmless after a rename: the name is gone
+	f := NewFiles(opt)
+	defer f.Close()
+	return f.Write(context.Background(), ws)
+}
+
+// Files are the files one run puts in place. Each target's folder is
+// opened once, following the symlinks of the path as it is at that
+// moment; every later step (create, replace, remove) is relative to that
+// open folder, so a folder re-pointed meanwhile redirects nothing. Each
+// file is remembered by device and inode, so that Remove deletes only a
+// file that is still the one written.
+type Files struct {
+	opt  FileOptions
+	dirs map[string]*folder // open folders by path
+	// placed are the files in place, by path, in the order written.
+	placed map[string]*placed
+	order  []string
+
+	// beforeSwap, in tests, runs once every file is staged.
+	beforeSwap func()
+}
+
+type folder struct {
+	fd   int
+	path string
+}
+
+type placed struct {
+	dir      *folder
+	name     string
+	dev, ino uint64
+	// held is an O_PATH handle on the file, so that its inode number
+	// cannot be given to another file while it is remembered.
+	held int
+}
+
+// NewFiles returns an empty set of files written with opt.
+func NewFiles(opt FileOptions) *Files {
+	if opt.Mode == 0 {
+		opt.Mode = DefaultFileMode
+	}
+	if opt.DirMode == 0 {
+		opt.DirMode = defaultDirMode
+	}
+	return &Files{opt: opt, dirs: map[string]*folder{}, placed: map[string]*placed{}}
+}
+
+// CheckPath refuses, without writing anything, a path that no file can be
+// written to: an existing folder, device, FIFO or socket at path, or an
+// existing parent that is not a folder. A symlink at path is fine: it is
+// replaced, never followed.
+func CheckPath(path string) error {
+	fi, err := os.Lstat(path)
+	if err == nil {
+		return checkKind(fi.Mode())
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("inspect the path: %w", unwrapPath(err))
+	}
+	// The first parent that exists must be a folder (or a symlink to one).
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("open folder: %w", unix.ENOTDIR)
+			}
+			return nil
 		}
-	}()
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("open folder: %w", unwrapPath(err))
+		}
+		if filepath.Dir(dir) == dir {
+			return nil
+		}
+	}
+}
+
+// checkKind accepts what a file may replace: nothing, a regular file or
+// a symlink.
+func checkKind(m fs.FileMode) error {
+	switch t := m.Type(); {
+	case t == 0, t == fs.ModeSymlink:
+		return nil
+	case t == fs.ModeDir:
+		return errors.New("the path is a directory")
+	case t&fs.ModeNamedPipe != 0:
+		return errors.New("the path is a FIFO, not a regular file")
+	case t&fs.ModeSocket != 0:
+		return errors.New("the path is a socket, not a regular file")
+	case t&fs.ModeDevice != 0:
+		return errors.New("the path is a device, not a regular file")
+	default:
+		return fmt.Errorf("the path is a special file (%v), not a regular file", t)
+	}
+}
+
+func statKind(st *unix.Stat_t) fs.FileMode {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return 0
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}
+
+// staged is one file written beside its path, not yet in place.
+type staged struct {
+	w        Write
+	dir      *folder
+	name     string // the path's last element
+	tmp      string // the temp file's name in dir
+	dev, ino uint64
+	held     int // an O_PATH handle on the temp file
+	// After the swap: what happened to the previous file at name.
+	swapped  bool
+	previous string // "" (there was none), "exchanged" (now at tmp) or a backup name
+}
+
+const exchanged = "\x00exchanged"
+
+// Write puts every file in place, atomically and all together: each is
+// first written to a temp file created with O_EXCL in its own folder and
+// synced, and only when all of them are staged are they swapped in. A
+// symlink at a path is replaced, never followed; a folder, device, FIFO
+// or socket at a path is refused. Missing parent folders are created
+// with DirMode and the files' owner. When any file cannot be staged, no
+// path is touched and every staging error is returned. When a swap
+// fails, or ctx ends before all are in place, every path this call
+// touched gets back what it held before (a file that was not there is
+// removed), the temp files and created folders are removed, and the
+// error (or ctx's cause) is returned.
+func (f *Files) Write(ctx context.Context, ws []Write) error {
+	var created []createdDir
+	var all []*staged
+	undoStage := func() {
+		for _, s := range all {
+			if !s.swapped {
+				unix.Unlinkat(s.dir.fd, s.tmp, 0)
+			}
+			unix.Close(s.held)
+		}
+		f.removeCreated(created)
+	}
 	var errs []error
 	for _, w := range ws {
-		f, err := stage(w, opt)
+		if err := context.Cause(ctx); ctx.Err() != nil {
+			undoStage()
+			return err
+		}
+		s, err := f.stage(w, &created)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: write %s: %w", w.Source, w.Path, err))
 			continue
 		}
-		staged = append(staged, f)
+		all = append(all, s)
 	}
 	if len(errs) > 0 {
+		undoStage()
 		return errors.Join(errs...)
 	}
-	for i, f := range staged {
-		// rename replaces a symlink itself, not what it points to.
-		if err := os.Rename(f.Name(), ws[i].Path); err != nil {
-			// Rare (the path turned into a folder since staging): take back
-			// the files this run put in place, so none of its values stay.
-			for _, w := range ws[:i] {
-				os.Remove(w.Path)
+	if f.beforeSwap != nil {
+		f.beforeSwap()
+	}
+	undo := func() {
+		for i := len(all) - 1; i >= 0; i-- {
+			if all[i].swapped {
+				f.unswap(all[i])
 			}
-			return fmt.Errorf("%s: write %s: rename into place: %w", ws[i].Source, ws[i].Path, unwrapPath(err))
 		}
-		syncDir(filepath.Dir(ws[i].Path))
+		undoStage()
+	}
+	for _, s := range all {
+		if err := context.Cause(ctx); ctx.Err() != nil {
+			undo()
+			return err
+		}
+		if err := f.swap(s); err != nil {
+			undo()
+			return fmt.Errorf("%s: write %s: %w", s.w.Source, s.w.Path, err)
+		}
+	}
+	// All in place: drop what they replaced, and make it durable.
+	synced := map[*folder]bool{}
+	for _, s := range all {
+		switch s.previous {
+		case "":
+		case exchanged:
+			unix.Unlinkat(s.dir.fd, s.tmp, 0)
+		default:
+			unix.Unlinkat(s.dir.fd, s.previous, 0)
+		}
+		if !synced[s.dir] {
+			unix.Fsync(s.dir.fd) // failure only weakens durability
+			synced[s.dir] = true
+		}
+		if p, ok := f.placed[s.w.Path]; ok {
+			unix.Close(p.held)
+		} else {
+			f.order = append(f.order, s.w.Path)
+		}
+		f.placed[s.w.Path] = &placed{dir: s.dir, name: s.name, dev: s.dev, ino: s.ino, held: s.held}
 	}
 	return nil
 }
 
 // stage writes w's data to a synced, closed temp file beside w.Path.
-func stage(w Write, opt FileOptions) (*os.File, error) {
-	mode := opt.Mode
-	if mode == 0 {
-		mode = DefaultFileMode
+func (f *Files) stage(w Write, created *[]createdDir) (*staged, error) {
+	if strings.HasSuffix(w.Path, "/") {
+		return nil, errors.New("the path ends in /, which names a folder")
 	}
-	dir := filepath.Dir(w.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create folder: %w", unwrapPath(err))
-	}
-	if fi, err := os.Lstat(w.Path); err == nil && fi.IsDir() {
-		return nil, errors.New("the path is a directory")
-	}
-	tmp, err := createTemp(dir, filepath.Base(w.Path))
+	dir, err := f.folder(filepath.Dir(w.Path), created)
 	if err != nil {
-		return nil, fmt.Errorf("create temp file: %w", unwrapPath(err))
+		return nil, err
 	}
-	fail := func(what string, err error) (*os.File, error) {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	name := filepath.Base(w.Path)
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil:
+		if err := checkKind(statKind(&st)); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, unix.ENOENT):
+	default:
+		return nil, fmt.Errorf("inspect the path: %w", err)
+	}
+	tmp, file, err := createTemp(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("create temp file: %w", err)
+	}
+	fail := func(what string, err error) (*staged, error) {
+		file.Close()
+		unix.Unlinkat(dir.fd, tmp, 0)
 		return nil, fmt.Errorf("%s: %w", what, unwrapPath(err))
 	}
 	// The mode is set explicitly: the umask may have narrowed the create.
-	if err := tmp.Chmod(mode); err != nil {
+	if err := file.Chmod(f.opt.Mode); err != nil {
 		return fail("chmod", err)
 	}
-	if opt.UID >= 0 || opt.GID >= 0 {
-		if err := tmp.Chown(opt.UID, opt.GID); err != nil {
+	if f.opt.UID >= 0 || f.opt.GID >= 0 {
+		if err := file.Chown(f.opt.UID, f.opt.GID); err != nil {
 			return fail("chown", err)
 		}
 	}
-	if _, err := tmp.Write(w.Data); err != nil {
+	if w.From != nil {
+		_, err = io.Copy(file, w.From)
+	} else {
+		_, err = file.Write(w.Data)
+	}
+	if err != nil {
 		return fail("write", err)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := file.Sync(); err != nil {
 		return fail("sync", err)
 	}
-	if err := tmp.Close(); err != nil {
+	if err := unix.Fstat(int(file.Fd()), &st); err != nil {
+		return fail("stat", err)
+	}
+	held, err := holdFile(dir, tmp, &st)
+	if err != nil {
+		return fail("open", err)
+	}
+	if err := file.Close(); err != nil {
+		unix.Close(held)
 		return fail("close", err)
 	}
-	return tmp, nil
+	return &staged{w: w, dir: dir, name: name, tmp: tmp, dev: st.Dev, ino: st.Ino, held: held}, nil
 }
 
-// createTemp opens a new file next to base with O_EXCL and mode 0600, so
-// nothing else can have it open or have planted it.
-func createTemp(dir, base string) (*os.File, error) {
+// holdFile opens an O_PATH handle on name in dir, which must be the file
+// st describes.
+func holdFile(dir *folder, name string, st *unix.Stat_t) (int, error) {
+	fd, err := unix.Openat(dir.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	var held unix.Stat_t
+	if err := unix.Fstat(fd, &held); err != nil || held.Dev != st.Dev || held.Ino != st.Ino {
+		unix.Close(fd)
+		return -1, errors.New("the temp file was replaced")
+	}
+	return fd, nil
+}
+
+// swap puts s in place of whatever is at its name, keeping that (when
+// there is one) so that unswap can put it back: exchanged with the temp
+// file where the file system can, else linked to a backup name.
+func (f *Files) swap(s *staged) error {
 	for range 10 {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, err
+		var st unix.Stat_t
+		err := unix.Fstatat(s.dir.fd, s.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if errors.Is(err, unix.ENOENT) {
+			err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+				err = unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
+			}
+			if errors.Is(err, unix.EEXIST) {
+				continue // created meanwhile: look again
+			}
+			if err != nil {
+				return fmt.Errorf("rename into place: %w", err)
+			}
+			s.swapped, s.previous = true, ""
+			return nil
 		}
-		name := filepath.Join(dir, "."+base+".smexec-"+hex.EncodeToString(b[:]))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
+		if err != nil {
+			return fmt.Errorf("rename into place: %w", err)
+		}
+		if err := checkKind(statKind(&st)); err != nil {
+			return err
+		}
+		err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_EXCHANGE)
+		if errors.Is(err, unix.ENOENT) {
+			continue // removed meanwhile
+		}
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+			return f.swapByLink(s)
+		}
+		if err != nil {
+			return fmt.Errorf("rename into place: %w", err)
+		}
+		s.swapped, s.previous = true, exchanged
+		// What came out must be what was looked at: a folder swapped in
+		// meanwhile goes back.
+		if err := unix.Fstatat(s.dir.fd, s.tmp, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+			if err := checkKind(statKind(&st)); err != nil {
+				f.unswap(s)
+				return err
+			}
+		}
+		return nil
+	}
+	return errors.New("rename into place: the path keeps changing")
+}
+
+// swapByLink is swap where the file system cannot exchange two names:
+// the previous file is first linked to a backup name, then replaced.
+func (f *Files) swapByLink(s *staged) error {
+	backup, err := tempName(s.name)
+	if err != nil {
+		return err
+	}
+	if err := unix.Linkat(s.dir.fd, s.name, s.dir.fd, backup, 0); err != nil {
+		return fmt.Errorf("keep the previous file: %w", err)
+	}
+	if err := unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name); err != nil {
+		unix.Unlinkat(s.dir.fd, backup, 0)
+		return fmt.Errorf("rename into place: %w", err)
+	}
+	s.swapped, s.previous = true, backup
+	return nil
+}
+
+// unswap gives s's path back what it held before swap.
+func (f *Files) unswap(s *staged) {
+	switch s.previous {
+	case "":
+		f.removeIfOurs(s.dir, s.name, s.dev, s.ino)
+	case exchanged:
+		// Back again; the temp name then holds the new file, which the
+		// caller removes.
+		if err := unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_EXCHANGE); err != nil {
+			f.removeIfOurs(s.dir, s.name, s.dev, s.ino)
+			unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
+		}
+	default:
+		unix.Renameat(s.dir.fd, s.previous, s.dir.fd, s.name)
+		s.previous = ""
+	}
+	s.swapped = false
+}
+
+// Remove deletes every file put in place that is still the one written
+// (same device and inode): a file that was replaced since, or a folder
+// re-pointed since, is left alone. Errors other than "already gone" are
+// returned, one per file.
+func (f *Files) Remove() error {
+	var errs []error
+	for _, path := range f.order {
+		p := f.placed[path]
+		if err := f.removeIfOurs(p.dir, p.name, p.dev, p.ino); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", path, err))
+		}
+		unix.Close(p.held)
+	}
+	f.order, f.placed = nil, map[string]*placed{}
+	return errors.Join(errs...)
+}
+
+// Paths are the files in place, in the order written.
+func (f *Files) Paths() []string { return append([]string(nil), f.order...) }
+
+func (f *Files) removeIfOurs(dir *folder, name string, dev, ino uint64) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	if st.Dev != dev || st.Ino != ino {
+		return nil // not ours any more
+	}
+	if err := unix.Unlinkat(dir.fd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	return nil
+}
+
+// Close lets go of the open folders and files; files in place stay, and
+// Remove removes nothing after it.
+func (f *Files) Close() {
+	for _, p := range f.placed {
+		unix.Close(p.held)
+	}
+	for _, d := range f.dirs {
+		unix.Close(d.fd)
+	}
+	f.dirs, f.placed, f.order = map[string]*folder{}, map[string]*placed{}, nil
+}
+
+// createdDir is a folder Write created, for removal when it fails.
+type createdDir struct {
+	parent *folder
+	name   string
+	path   string
+}
+
+// folder opens path as a folder, creating it and its missing parents.
+// The path is resolved once, here; a folder created here is opened
+// without following a symlink put in its place, and given DirMode and the
+// files' owner.
+func (f *Files) folder(path string, created *[]createdDir) (*folder, error) {
+	if d, ok := f.dirs[path]; ok {
+		return d, nil
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) && filepath.Dir(path) != path {
+		fd, err = f.mkdir(path, created)
+	} else if err != nil {
+		err = fmt.Errorf("open folder: %w", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &folder{fd: fd, path: path}
+	f.dirs[path] = d
+	return d, nil
+}
+
+func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
+	parent, err := f.folder(filepath.Dir(path), created)
+	if err != nil {
+		return -1, err
+	}
+	name := filepath.Base(path)
+	err = unix.Mkdirat(parent.fd, name, 0o700)
+	made := err == nil
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, fmt.Errorf("create folder: %w", err)
+	}
+	fd, err := unix.Openat(parent.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open folder: %w", err)
+	}
+	if made {
+		*created = append(*created, createdDir{parent: parent, name: name, path: path})
+		err := unix.Fchmod(fd, uint32(f.opt.DirMode.Perm()))
+		if err == nil && (f.opt.UID >= 0 || f.opt.GID >= 0) {
+			err = unix.Fchown(fd, f.opt.UID, f.opt.GID)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("create folder: %w", err)
+		}
+	}
+	return fd, nil
+}
+
+// removeCreated removes the folders a failed Write created, deepest
+// first, each only if it is empty.
+func (f *Files) removeCreated(created []createdDir) {
+	for i := len(created) - 1; i >= 0; i-- {
+		c := created[i]
+		if d, ok := f.dirs[c.path]; ok {
+			unix.Close(d.fd)
+			delete(f.dirs, c.path)
+		}
+		unix.Unlinkat(c.parent.fd, c.name, unix.AT_REMOVEDIR)
+	}
+}
+
+// maxName is the longest file name (NAME_MAX) of Linux's file systems.
+const maxName = 255
+
+// tempName is a new hidden name beside base: .BASE.smexec-RANDOM, BASE
+// cut short so that the name stays within maxName.
+func tempName(base string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	suffix := ".smexec-" + hex.EncodeToString(b[:])
+	if room := maxName - 1 - len(suffix); len(base) > room {
+		base = base[:room]
+	}
+	return "." + base + suffix, nil
+}
+
+// createTemp opens a new file in dir beside base with O_EXCL and mode
+// 0600, so nothing else can have it open or have planted it.
+func createTemp(dir *folder, base string) (string, *os.File, error) {
+	for range 10 {
+		name, err := tempName(base)
+		if err != nil {
+			return "", nil, err
+		}
+		fd, err := unix.Openat(dir.fd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
-		return f, err
+		if err != nil {
+			return "", nil, err
+		}
+		return name, os.NewFile(uintptr(fd), filepath.Join(dir.path, name)), nil
 	}
-	return nil, errors.New("could not find a free temp name")
-}
-
-// syncDir makes the rename durable; failure only weakens durability, so
-// it is not reported.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	return "", nil, errors.New("could not find a free temp name")
 }
 
 // unwrapPath drops the *PathError's path, which the caller already names,

@@ -2,8 +2,10 @@ package target
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +283,225 @@ func TestWriteAllOwner(t *testing.T) {
 	}
 	if fi.Mode().Perm() != DefaultFileMode {
 		t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), DefaultFileMode)
+	}
+}
+
+func TestWriteRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	paths := map[string]string{fifo: "FIFO", sock: "socket", dir: "directory"}
+	if os.Geteuid() == 0 {
+		null := filepath.Join(dir, "null")
+		if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+			t.Fatal(err)
+		}
+		paths[null] = "device"
+	} else {
+		t.Log("not root: the device node case needs mknod, which only root may call")
+	}
+	for path, kind := range paths {
+		before, _ := os.Lstat(path)
+		ok := filepath.Join(dir, "ok")
+		err := WriteAll([]Write{{Path: ok, Data: []byte("v")}, {Path: path, Data: []byte("v"), Source: "-f x"}}, keepOwner)
+		if err == nil || !strings.Contains(err.Error(), kind) {
+			t.Errorf("%s: WriteAll error %v, want one naming a %s", path, err, kind)
+		}
+		if CheckPath(path) == nil {
+			t.Errorf("%s: CheckPath accepts a %s", path, kind)
+		}
+		after, err := os.Lstat(path)
+		if err != nil || after.Mode() != before.Mode() {
+			t.Errorf("%s: changed from %v to %v (%v)", path, before.Mode(), after.Mode(), err)
+		}
+		checkAbsent(t, ok)
+		if tf := tempFiles(t, dir); len(tf) > 0 {
+			t.Errorf("temp files left: %v", tf)
+		}
+	}
+}
+
+func TestCheckPathRefusesAFileAsFolder(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	os.WriteFile(regular, []byte("x"), 0o600)
+	if err := CheckPath(filepath.Join(regular, "a", "b")); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("CheckPath under a regular file = %v, want not a directory", err)
+	}
+	for _, ok := range []string{filepath.Join(dir, "new", "deep", "x"), regular, filepath.Join(dir, "x")} {
+		if err := CheckPath(ok); err != nil {
+			t.Errorf("CheckPath(%s) = %v", ok, err)
+		}
+	}
+}
+
+// A swap that fails after others succeeded gives every path back what it
+// held: the previous file's contents, or nothing.
+func TestWriteRestoresWhenASwapFails(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old")
+	os.WriteFile(old, []byte("previous"), 0o640)
+	fresh := filepath.Join(dir, "sub", "fresh")
+	bad := filepath.Join(dir, "bad")
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.beforeSwap = func() {
+		if err := os.Mkdir(bad, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := f.Write(context.Background(), []Write{{Path: old, Data: []byte("new")}, {Path: fresh, Data: []byte("new")}, {Path: bad, Data: []byte("new"), Source: "-f bad"}})
+	if err == nil || !strings.Contains(err.Error(), "-f bad: write "+bad+": the path is a directory") {
+		t.Fatalf("Write = %v, want the directory named", err)
+	}
+	checkFile(t, old, []byte("previous"), 0o640)
+	checkAbsent(t, fresh)
+	checkAbsent(t, filepath.Join(dir, "sub")) // created for this write, removed with it
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp files left: %v", tf)
+	}
+	if len(f.Paths()) != 0 {
+		t.Errorf("Paths = %v after a failed write", f.Paths())
+	}
+}
+
+// An interrupted write (its context cancelled) leaves every path as it
+// was.
+func TestWriteInterrupted(t *testing.T) {
+	for _, when := range []string{"before staging", "before swapping"} {
+		t.Run(when, func(t *testing.T) {
+			dir := t.TempDir()
+			old := filepath.Join(dir, "old")
+			os.WriteFile(old, []byte("previous"), 0o600)
+			ctx, cancel := context.WithCancelCause(context.Background())
+			stop := errors.New("interrupted")
+			f := NewFiles(keepOwner)
+			defer f.Close()
+			if when == "before staging" {
+				cancel(stop)
+			} else {
+				f.beforeSwap = func() { cancel(stop) }
+			}
+			var ws []Write
+			for i := range 5 {
+				ws = append(ws, Write{Path: filepath.Join(dir, "n", string(rune('a'+i))), Data: []byte("v")})
+			}
+			ws = append(ws, Write{Path: old, Data: []byte("new")})
+			if err := f.Write(ctx, ws); !errors.Is(err, stop) {
+				t.Fatalf("Write = %v, want the cancel cause", err)
+			}
+			checkFile(t, old, []byte("previous"), 0o600)
+			checkAbsent(t, filepath.Join(dir, "n"))
+			if tf := tempFiles(t, dir); len(tf) > 0 {
+				t.Errorf("temp files left: %v", tf)
+			}
+		})
+	}
+}
+
+// Remove deletes a file only while it is the one written: not one that
+// replaced it, and not one in the folder a parent symlink points to now.
+func TestRemoveOnlyWhatWasWritten(t *testing.T) {
+	dir := t.TempDir()
+	v1, v2 := filepath.Join(dir, "v1"), filepath.Join(dir, "v2")
+	os.Mkdir(v1, 0o700)
+	os.Mkdir(v2, 0o700)
+	shared := filepath.Join(dir, "shared")
+	if err := os.Symlink("v1", shared); err != nil {
+		t.Fatal(err)
+	}
+	replaced := filepath.Join(dir, "replaced")
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	if err := f.Write(context.Background(), []Write{{Path: filepath.Join(shared, "config.json"), Data: []byte("secret")}, {Path: replaced, Data: []byte("secret")}}); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, filepath.Join(v1, "config.json"), []byte("secret"), 0o400)
+	// Someone re-points shared to v2, which has its own config.json, and
+	// replaces the other file with theirs.
+	os.WriteFile(filepath.Join(v2, "config.json"), []byte("unrelated"), 0o644)
+	os.Remove(shared)
+	os.Symlink("v2", shared)
+	os.Remove(replaced)
+	os.WriteFile(replaced, []byte("theirs"), 0o644)
+
+	if err := f.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	checkAbsent(t, filepath.Join(v1, "config.json"))
+	checkFile(t, filepath.Join(v2, "config.json"), []byte("unrelated"), 0o644)
+	checkFile(t, replaced, []byte("theirs"), 0o644)
+}
+
+// A folder made a symlink after the folder was opened does not redirect
+// the files written into it.
+func TestWriteKeepsToTheFolderOpened(t *testing.T) {
+	dir := t.TempDir()
+	elsewhere := filepath.Join(dir, "elsewhere")
+	os.Mkdir(elsewhere, 0o700)
+	target := filepath.Join(dir, "d", "x")
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.beforeSwap = func() {
+		os.Rename(filepath.Join(dir, "d"), filepath.Join(dir, "moved"))
+		os.Symlink(elsewhere, filepath.Join(dir, "d"))
+	}
+	if err := f.Write(context.Background(), []Write{{Path: target, Data: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, filepath.Join(dir, "moved", "x"), []byte("v"), 0o400)
+	checkAbsent(t, filepath.Join(elsewhere, "x"))
+}
+
+func TestWriteLongNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{230, 231, 240, 255} {
+		path := filepath.Join(dir, strings.Repeat("n", n))
+		if err := WriteAll([]Write{{Path: path, Data: []byte("v")}}, keepOwner); err != nil {
+			t.Errorf("%d-byte name: %v", n, err)
+			continue
+		}
+		checkFile(t, path, []byte("v"), 0o400)
+	}
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp files left: %v", tf)
+	}
+	err := WriteAll([]Write{{Path: filepath.Join(dir, strings.Repeat("n", 256)), Data: []byte("v")}}, keepOwner)
+	if err == nil || !strings.Contains(err.Error(), "file name too long") {
+		t.Errorf("256-byte name: %v, want file name too long", err)
+	}
+}
+
+func TestCreatedFoldersBelongToTheOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files and folders another owner")
+	}
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "o"), 0o755)
+	path := filepath.Join(dir, "o", "sub", "deeper", "x")
+	if err := WriteAll([]Write{{Path: path, Data: []byte("v")}}, FileOptions{UID: 65534, GID: 65533}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "o", "sub"), filepath.Join(dir, "o", "sub", "deeper"), path} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Uid != 65534 || st.Gid != 65533 {
+			t.Errorf("%s belongs to %d:%d, want 65534:65533", p, st.Uid, st.Gid)
+		}
+	}
+	fi, _ := os.Stat(filepath.Join(dir, "o"))
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 {
+		t.Errorf("an existing folder changed owner to %d", st.Uid)
 	}
 }

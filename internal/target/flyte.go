@@ -59,6 +59,9 @@ func (l FlyteLayout) File(group, key string, r ref.Ref) (Mapping, error) {
 	if err != nil {
 		return Mapping{}, err
 	}
+	if strings.HasSuffix(parts[len(parts)-1], "/") {
+		return Mapping{}, fmt.Errorf("secret key %q ends in /, which names a folder, not a file", key)
+	}
 	parts[len(parts)-1] = l.FilePrefix + parts[len(parts)-1]
 	rel := filepath.Join(parts...)
 	if rel == "." || !filepath.IsLocal(rel) {

@@ -56,6 +56,10 @@ func ParseFile(s string) (Mapping, error) {
 	if strings.ContainsRune(path, 0) {
 		return Mapping{}, errors.New("file path holds a NUL byte")
 	}
+	// Clean would drop the slash and write a file where a folder was meant.
+	if strings.HasSuffix(path, "/") {
+		return Mapping{}, fmt.Errorf("file path %q ends in /, which names a folder, not a file", path)
+	}
 	return Mapping{Kind: File, Name: filepath.Clean(path), Ref: r}, nil
 }
 

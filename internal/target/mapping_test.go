@@ -82,7 +82,6 @@ func TestParseFile(t *testing.T) {
 		{"/run//secrets/./x/../db=prod/db", "/run/secrets/db", "prod/db"},
 		{"rel/path=prod/db", "rel/path", "prod/db"},
 		{"./cert.pem=" + fullARN, "cert.pem", fullARN},
-		{"/tmp/dir/=prod/db", "/tmp/dir", "prod/db"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -104,6 +103,8 @@ func TestParseFileRejects(t *testing.T) {
 		{"/tmp/x", "PATH=REF"},
 		{"=prod/db", "PATH=REF"},
 		{"/tmp/a\x00b=prod/db", "NUL"},
+		{"/tmp/dir/=prod/db", "ends in /, which names a folder"},
+		{"/=prod/db", "ends in /, which names a folder"},
 		{"/tmp/x=", "empty reference"},
 		{"/tmp/x=prod db", "secret name"},
 	}
