@@ -78,12 +78,22 @@ func TestScripts(t *testing.T) {
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
 		Setup:         e.setup,
+		Condition:     rootCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
 			"waitfor": waitforCmd,
 			"signal":  signalCmd,
 		},
 	})
+}
+
+// rootCondition is [root]: the test runs as root, as a script that makes
+// device nodes or gives files other owners needs.
+func rootCondition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // setup gives a script the environment of the open endpoint, and the

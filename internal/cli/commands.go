@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
+	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/target"
 )
@@ -30,10 +31,16 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	if err != nil {
 		return err
 	}
+	// What exec would refuse before writing, check refuses too.
+	perr := preflightFiles(ms)
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
 	vals, rerr := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	if rerr == nil {
+		rerr = preflightExec(launch.Command{Env: childEnv(deps.Environ, vals, &c.FileFlags)}, vals)
+	}
+	rerr = joinFailures(perr, rerr)
 	if c.Format == "json" {
 		return errors.Join(checkJSON(deps.Stdout, vals), rerr)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -24,6 +23,12 @@ type ExecCmd struct {
 }
 
 func (c *ExecCmd) Run(deps *Deps) error {
+	// From here until the command starts, SIGTERM, SIGINT, SIGHUP and
+	// SIGQUIT end the run with 128+N after taking back what it wrote.
+	intr := launch.CatchInterrupts()
+	defer intr.Stop()
+	ctx := intr.Context()
+
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
@@ -38,36 +43,63 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if len(c.Command) == 0 {
 		return fail(errors.New("no command given: smexec [flags] -- COMMAND [ARG...]"))
 	}
-	// A missing command fails before any secret is fetched or written.
+	// A missing command, or a file target that cannot be written, fails
+	// before any secret is fetched.
 	path, err := launch.Find(c.Command[0])
 	if err != nil {
+		return err
+	}
+	if err := preflightFiles(ms); err != nil {
 		return err
 	}
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	vals, err := resolveAll(ctx, deps, c.AWSFlags, ms)
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}
 
+	opt := target.FileOptions{Mode: fs.FileMode(c.FileMode), UID: -1, GID: -1}
+	if c.FileOwner != nil {
+		opt.UID, opt.GID = c.FileOwner.uid, c.FileOwner.gid
+	}
+	s := &supervised{deps: deps, flags: c, path: path, files: target.NewFiles(opt)}
+	defer s.files.Close()
+	cmd := s.command(vals)
+	if err := preflightExec(cmd, vals); err != nil {
+		return err
+	}
 	var writes []target.Write
 	for _, v := range vals {
 		if v.Kind == target.File {
 			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
 		}
 	}
-	opt := target.FileOptions{Mode: fs.FileMode(c.FileMode), UID: -1, GID: -1}
-	if c.FileOwner != nil {
-		opt.UID, opt.GID = c.FileOwner.uid, c.FileOwner.gid
-	}
-	if err := target.WriteAll(writes, opt); err != nil {
+	// An interrupted write takes back what it did itself.
+	if err := s.files.Write(ctx, writes); err != nil {
+		if i := intr.Caught(); i != nil {
+			return i
+		}
 		return fail(err)
 	}
-	s := &supervised{deps: deps, flags: c, path: path, files: opt}
 	if supervise {
-		return s.run(vals)
+		i, sigs := intr.Handover()
+		if i != nil {
+			s.files.Remove() // the command never ran: --keep-files does not apply
+			return i
+		}
+		return s.run(vals, sigs)
 	}
-	cmd := s.command(vals)
-	return deps.Exec(cmd.Path, cmd.Argv, cmd.Env)
+	if i := intr.Release(); i != nil {
+		s.files.Remove()
+		return i
+	}
+	err = deps.Exec(cmd.Path, cmd.Argv, cmd.Env)
+	// execve failed: the command never ran, so its files go too.
+	s.removeFiles()
+	return err
 }

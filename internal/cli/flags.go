@@ -119,16 +119,27 @@ func (m *fileMode) UnmarshalText(b []byte) error {
 // owner is UID[:GID]; -1 leaves a part unchanged.
 type owner struct{ uid, gid int }
 
+// maxID is the largest user or group id: (uid_t)-1, one more, means
+// "unchanged" to chown.
+const maxID = 1<<32 - 2
+
 func (o *owner) UnmarshalText(b []byte) error {
 	u, g, hasG := strings.Cut(string(b), ":")
+	id := func(s string) (int, error) {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || v > maxID {
+			return 0, fmt.Errorf("file owner %q is not UID[:GID] with numeric ids from 0 to %d", b, uint64(maxID))
+		}
+		return int(v), nil
+	}
 	var err error
 	o.gid = -1
-	if o.uid, err = strconv.Atoi(u); err != nil || o.uid < 0 {
-		return fmt.Errorf("file owner %q is not UID[:GID] with numeric ids", b)
+	if o.uid, err = id(u); err != nil {
+		return err
 	}
 	if hasG {
-		if o.gid, err = strconv.Atoi(g); err != nil || o.gid < 0 {
-			return fmt.Errorf("file owner %q is not UID[:GID] with numeric ids", b)
+		if o.gid, err = id(g); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -3,9 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/smexec/smexec/internal/target"
 )
 
 // InstallCmd copies the running smexec into a folder, for an init
@@ -23,10 +24,11 @@ func (c *InstallCmd) Run(deps *Deps) error {
 	return err
 }
 
-// install copies the running executable to dst atomically: a temp file
-// beside it, synced and made 0755, then renamed over dst, so a reader
-// never sees half a binary and a binary that is running at dst is
-// replaced, not overwritten.
+// install copies the running executable to dst with the writer of file
+// targets, and its guarantees: a temp file beside it, synced and made
+// 0755, then swapped in for dst, so a reader never sees half a binary, a
+// binary running at dst is replaced rather than overwritten, and a
+// folder, device, FIFO or socket at dst is refused.
 func install(dst string) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -37,37 +39,14 @@ func install(dst string) error {
 		return err
 	}
 	defer src.Close()
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := target.CheckPath(dst); err != nil {
 		return err
 	}
-	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
-		return errors.New("is a directory")
+	opt := target.FileOptions{Mode: 0o755, DirMode: 0o755, UID: -1, GID: -1}
+	err = target.WriteAll([]target.Write{{Path: dst, From: src}}, opt)
+	var we *target.WriteError
+	if errors.As(err, &we) {
+		return we.Err // the caller names dst
 	}
-	tmp, err := os.CreateTemp(dir, ".smexec-install-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = io.Copy(tmp, src)
-	if err == nil {
-		err = tmp.Chmod(0o755)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("rename into place: %w", errors.Unwrap(err))
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }

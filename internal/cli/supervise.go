@@ -64,7 +64,7 @@ type supervised struct {
 	deps  *Deps
 	flags *ExecCmd
 	path  string
-	files target.FileOptions
+	files *target.Files // the files written, removed at the end
 
 	// vals are the current values, in mapping order: set before the
 	// command starts, then changed only by the poller.
@@ -72,9 +72,10 @@ type supervised struct {
 	out  *masker // nil without --mask
 }
 
-func (s *supervised) run(vals []value) error {
+func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 	s.vals = vals
 	opt := launch.Options{
+		Signals:     sigs,
 		SignalGroup: s.flags.SignalGroup,
 		KillSignal:  syscall.Signal(s.flags.KillSignal),
 		KillTimeout: s.flags.KillTimeout,
@@ -120,29 +121,18 @@ func (s *supervised) run(vals []value) error {
 
 // command is the child to start with vals.
 func (s *supervised) command(vals []value) launch.Command {
-	set := map[string]string{}
-	for _, v := range vals {
-		if v.Kind == target.Env {
-			set[v.Name] = string(v.Data)
-		}
-	}
-	if s.flags.layoutFiles() {
-		set["FLYTE_SECRETS_DEFAULT_DIR"] = s.flags.SecretsDir
-	}
-	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: target.Environ(s.deps.Environ, set)}
+	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: childEnv(s.deps.Environ, vals, &s.flags.FileFlags)}
 }
 
+// removeFiles removes the files written, unless --keep-files; a file
+// that is no longer the one written (replaced, or its folder re-pointed)
+// is left alone.
 func (s *supervised) removeFiles() {
 	if s.flags.KeepFiles {
 		return
 	}
-	for _, v := range s.vals {
-		if v.Kind != target.File {
-			continue
-		}
-		if err := os.Remove(v.Name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.deps.Log.Warn("cannot remove a written file", "path", v.Name, "err", err)
-		}
+	if err := s.files.Remove(); err != nil {
+		s.deps.Log.Warn("cannot remove a written file", "err", err)
 	}
 }
 
@@ -212,7 +202,7 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 			}
 			continue
 		}
-		if err := s.apply(fresh, sup); err != nil {
+		if err := s.apply(ctx, fresh, sup); err != nil {
 			s.deps.Log.Warn("refresh failed; keeping the current values and retrying", "err", err)
 		}
 	}
@@ -220,7 +210,7 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 
 // apply takes the freshly resolved values: rewrites the files whose value
 // changed, then acts as --on-change says.
-func (s *supervised) apply(fresh []value, sup *launch.Supervisor) error {
+func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Supervisor) error {
 	type key struct {
 		kind target.Kind
 		name string
@@ -254,7 +244,7 @@ func (s *supervised) apply(fresh []value, sup *launch.Supervisor) error {
 	if s.out != nil {
 		s.out.add(next)
 	}
-	if err := target.WriteAll(writes, s.files); err != nil {
+	if err := s.files.Write(ctx, writes); err != nil {
 		return err
 	}
 	s.vals = next

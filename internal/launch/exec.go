@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os/exec"
+	"strconv"
 	"syscall"
 )
 
@@ -63,4 +64,41 @@ func Exec(path string, argv, env []string) error {
 		code = CodeNotFound // e.g. a script whose interpreter is missing
 	}
 	return &Error{code, fmt.Errorf("cannot run %s: %w", path, err)}
+}
+
+// MaxArgString is Linux's MAX_ARG_STRLEN: the longest string, its NUL
+// included, that execve accepts in argv or the environment.
+const MaxArgString = 32 * 4096
+
+// ptrSize is the size of one argv or envp pointer.
+const ptrSize = strconv.IntSize / 8
+
+// ArgSpace is how many bytes Linux's execve accepts for the strings of
+// the path, argv and the environment, with their pointers: a quarter of
+// the stack size limit (which the command inherits), at most 6 MiB
+// (three quarters of _STK_LIM) and at least 128 KiB (ARG_MAX).
+func ArgSpace() int {
+	limit := uint64(6 << 20)
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_STACK, &rl); err == nil && rl.Cur/4 < limit {
+		limit = rl.Cur / 4
+	}
+	return int(max(limit, 128<<10))
+}
+
+// ArgSize is what starting c takes of ArgSpace: each string with its NUL,
+// the path's too, and a pointer for each string of argv and the
+// environment.
+func ArgSize(c Command) int {
+	n := len(c.Path) + 1 + ptrSize // and the word at the top of the stack
+	for _, s := range c.Argv {
+		n += len(s) + 1 + ptrSize
+	}
+	if len(c.Argv) == 0 {
+		n += ptrSize // the kernel adds an empty argv[0]
+	}
+	for _, s := range c.Env {
+		n += len(s) + 1 + ptrSize
+	}
+	return n
 }

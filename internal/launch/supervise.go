@@ -44,6 +44,10 @@ type Options struct {
 	// the child has exited, for orphans that still hold them.
 	OutputGrace time.Duration
 	Log         *slog.Logger
+	// Signals, when set, is a channel the caller has already registered
+	// with signal.Notify (see Interrupts.Handover): the supervisor reads
+	// it, so that a signal that arrived before it started is not lost.
+	Signals chan os.Signal
 }
 
 // ExitStatus is the supervised child's exit code, carried out as an error
@@ -95,9 +99,13 @@ func Supervise(cmd Command, opt Options) (*Supervisor, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	sigs := opt.Signals
+	if sigs == nil {
+		sigs = make(chan os.Signal, 64)
+	}
 	s := &Supervisor{
 		opt:  opt,
-		sigs: make(chan os.Signal, 64),
+		sigs: sigs,
 		reqs: make(chan request),
 		done: make(chan struct{}),
 		tty:  foregroundTTY(),

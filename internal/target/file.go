@@ -41,6 +41,15 @@ type Write struct {
 	Source string
 }
 
+// WriteError is a file that could not be written, and why.
+type WriteError struct {
+	Source, Path string
+	Err          error
+}
+
+func (e *WriteError) Error() string { return fmt.Sprintf("%s: write %s: %v", e.Source, e.Path, e.Err) }
+func (e *WriteError) Unwrap() error { return e.Err }
+
 // WriteAll puts every file in place as Files.Write does and lets go of
 // them: nothing removes them later.
 func WriteAll(ws []Write, opt FileOptions) error {
@@ -100,7 +109,7 @@ func CheckPath(path string) error {
 	if err == nil {
 		return checkKind(fi.Mode())
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR) {
 		return fmt.Errorf("inspect the path: %w", unwrapPath(err))
 	}
 	// The first parent that exists must be a folder (or a symlink to one).
@@ -108,11 +117,11 @@ func CheckPath(path string) error {
 		fi, err := os.Stat(dir)
 		if err == nil {
 			if !fi.IsDir() {
-				return fmt.Errorf("open folder: %w", unix.ENOTDIR)
+				return fmt.Errorf("create folder: %w", unix.ENOTDIR)
 			}
 			return nil
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR) {
 			return fmt.Errorf("open folder: %w", unwrapPath(err))
 		}
 		if filepath.Dir(dir) == dir {
@@ -206,7 +215,7 @@ func (f *Files) Write(ctx context.Context, ws []Write) error {
 		}
 		s, err := f.stage(w, &created)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: write %s: %w", w.Source, w.Path, err))
+			errs = append(errs, &WriteError{w.Source, w.Path, err})
 			continue
 		}
 		all = append(all, s)
@@ -233,7 +242,7 @@ func (f *Files) Write(ctx context.Context, ws []Write) error {
 		}
 		if err := f.swap(s); err != nil {
 			undo()
-			return fmt.Errorf("%s: write %s: %w", s.w.Source, s.w.Path, err)
+			return &WriteError{s.w.Source, s.w.Path, err}
 		}
 	}
 	// All in place: drop what they replaced, and make it durable.

@@ -1,0 +1,155 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// Interrupting are the signals that end a run before its command starts.
+var Interrupting = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
+
+// Interrupts catches the interrupting signals from the start of a run
+// until the command starts, so that a run stopped early can take back
+// what it wrote. A signal the caller left ignored stays ignored.
+type Interrupts struct {
+	c      chan os.Signal
+	sigs   []os.Signal
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	// handed is set once the channel belongs to the supervisor.
+	handed bool
+
+	mu  sync.Mutex
+	got syscall.Signal
+}
+
+// CatchInterrupts starts catching. Its context ends, with an
+// *Interrupted cause, at the first signal.
+func CatchInterrupts() *Interrupts {
+	i := &Interrupts{
+		c:    make(chan os.Signal, 64),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	for _, s := range Interrupting {
+		if !signal.Ignored(s) {
+			i.sigs = append(i.sigs, s)
+		}
+	}
+	signal.Notify(i.c, i.sigs...)
+	i.ctx, i.cancel = context.WithCancelCause(context.Background())
+	go func() {
+		defer close(i.done)
+		for {
+			select {
+			case s := <-i.c:
+				i.record(s.(syscall.Signal))
+			case <-i.stop:
+				return
+			}
+		}
+	}()
+	return i
+}
+
+func (i *Interrupts) record(s syscall.Signal) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.got == 0 {
+		i.got = s
+		i.cancel(&Interrupted{s})
+	}
+}
+
+// Context ends at the first signal.
+func (i *Interrupts) Context() context.Context { return i.ctx }
+
+// Caught is the first signal caught, or nil.
+func (i *Interrupts) Caught() *Interrupted {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.got == 0 {
+		return nil
+	}
+	return &Interrupted{i.got}
+}
+
+// halt stops watching the channel; signals that arrive from here on stay
+// in it.
+func (i *Interrupts) halt() {
+	i.once.Do(func() {
+		close(i.stop)
+		<-i.done
+	})
+}
+
+// Handover stops catching for the supervisor: it returns the first signal
+// caught so far, if any, and otherwise the channel, still notified, that
+// the supervisor reads from here on, so that no signal that arrives in
+// between is lost.
+func (i *Interrupts) Handover() (*Interrupted, chan os.Signal) {
+	i.halt()
+	if s := i.Caught(); s != nil {
+		return s, nil
+	}
+	i.handed = true
+	return nil, i.c
+}
+
+// Release stops catching before execve: the signals get their default
+// action back (one that arrives from here on ends smexec as it would
+// end the command), and the first signal caught so far, if any, is
+// returned.
+func (i *Interrupts) Release() *Interrupted {
+	i.halt()
+	signal.Stop(i.c)
+	for {
+		select {
+		case s := <-i.c:
+			i.record(s.(syscall.Signal))
+			continue
+		default:
+		}
+		return i.Caught()
+	}
+}
+
+// Stop stops catching, if Handover or Release has not.
+func (i *Interrupts) Stop() {
+	i.halt()
+	if !i.handed {
+		signal.Stop(i.c)
+	}
+	i.cancel(nil)
+}
+
+// Interrupted is a run ended by a signal before its command started.
+type Interrupted struct{ Signal syscall.Signal }
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("interrupted by %s before the command started", signalName(e.Signal))
+}
+
+// ExitCode is 128+N, as a shell reports a command killed by signal N.
+func (e *Interrupted) ExitCode() int { return 128 + int(e.Signal) }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}
