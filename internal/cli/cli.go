@@ -194,6 +194,10 @@ func report(w io.Writer, err error, format string) int {
 		if errors.As(err, &le) {
 			f.Code = le.Code
 		}
+		var in *launch.Interrupted
+		if errors.As(err, &in) {
+			f.Code = in.ExitCode()
+		}
 	}
 	if format == "json" {
 		reportJSON(w, f.Problems)
