@@ -90,7 +90,7 @@ func ArgSpace() int {
 // the path's too, and a pointer for each string of argv and the
 // environment.
 func ArgSize(c Command) int {
-	n := len(c.Path) + 1 + ptrSize // and the word at the top of the stack
+	n := len(c.Path) + 1
 	for _, s := range c.Argv {
 		n += len(s) + 1 + ptrSize
 	}
