@@ -205,3 +205,29 @@ func TestInterruptedWhileResolvingAsPID1(t *testing.T) {
 		t.Errorf("left behind: %v %v", files, temps)
 	}
 }
+
+// TestInterruptsKeepInheritedIgnores starts smexec with SIGHUP and
+// SIGINT ignored (as nohup and a shell's background job do) and sends
+// both while it resolves: it goes on, and the command inherits the
+// ignores.
+func TestInterruptsKeepInheritedIgnores(t *testing.T) {
+	bin, p := leakSetup(t)
+	p.SetLatency(2 * time.Second)
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", `trap "" HUP INT; exec "$0" -f "$1/f=leak/str" -- sh -c 'echo child-ran; kill -HUP $$; kill -INT $$; echo survived'`, bin, dir)
+	cmd.Env = leakEnv(p.URL)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGHUP)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("%v; stderr:\n%s", err, stderr.String())
+	}
+	if got := stdout.String(); got != "child-ran\nsurvived\n" {
+		t.Errorf("stdout = %q, want the command to run and survive SIGHUP and SIGINT", got)
+	}
+}
