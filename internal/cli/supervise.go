@@ -244,6 +244,12 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	if s.out != nil {
 		s.out.add(next)
 	}
+	// A restart must be able to start the command with the new values.
+	if s.flags.OnChange.action == "restart" {
+		if err := preflightExec(s.command(next), next); err != nil {
+			return err
+		}
+	}
 	if err := s.files.Write(ctx, writes); err != nil {
 		return err
 	}
