@@ -1,0 +1,65 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestInterruptsCatchAndHandOver(t *testing.T) {
+	if signal.Ignored(syscall.SIGHUP) {
+		t.Skip("SIGHUP is ignored in this test process (nohup?): Interrupts rightly leaves it alone")
+	}
+	i := CatchInterrupts()
+	defer i.Stop()
+	if i.Caught() != nil {
+		t.Fatal("caught a signal before any was sent")
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	select {
+	case <-i.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the context did not end after SIGHUP")
+	}
+	var in *Interrupted
+	if !errors.As(context.Cause(i.Context()), &in) || in.Signal != syscall.SIGHUP || in.ExitCode() != 129 {
+		t.Fatalf("cause %v, want SIGHUP and 129", context.Cause(i.Context()))
+	}
+	if got, sigs := i.Handover(); got == nil || sigs != nil {
+		t.Errorf("Handover after a signal = %v, %v; want the signal and no channel", got, sigs)
+	}
+	if got := in.Error(); got != "interrupted by SIGHUP before the command started" {
+		t.Errorf("message %q", got)
+	}
+}
+
+// Signals that arrive after the handover wait in the channel for the
+// supervisor.
+func TestInterruptsHandOverKeepsLaterSignals(t *testing.T) {
+	if signal.Ignored(syscall.SIGHUP) {
+		t.Skip("SIGHUP is ignored in this test process (nohup?)")
+	}
+	i := CatchInterrupts()
+	got, sigs := i.Handover()
+	if got != nil || sigs == nil {
+		t.Fatalf("Handover = %v, %v; want no signal and the channel", got, sigs)
+	}
+	defer signal.Stop(sigs)
+	defer i.Stop()
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	select {
+	case s := <-sigs:
+		if s != syscall.SIGHUP {
+			t.Errorf("got %v", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGHUP after the handover did not reach the channel")
+	}
+	if i.Caught() != nil {
+		t.Error("a signal after the handover ended the run")
+	}
+}
