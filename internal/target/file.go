@@ -366,7 +366,7 @@ func (f *Files) swap(s *staged) error {
 				return fmt.Errorf("rename into place: %w", err)
 			}
 			s.swapped, s.previous = true, ""
-			return nil
+			return f.checkSwapped(s)
 		}
 		if err != nil {
 			return fmt.Errorf("rename into place: %w", err)
@@ -393,9 +393,27 @@ func (f *Files) swap(s *staged) error {
 				return err
 			}
 		}
-		return nil
+		return f.checkSwapped(s)
 	}
 	return errors.New("rename into place: the path keeps changing")
+}
+
+// checkSwapped makes sure that what is now at s's path is the file
+// staged: in a folder others can write, the temp file may have been
+// replaced before the swap.
+func (f *Files) checkSwapped(s *staged) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(s.dir.fd, s.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Dev != s.dev || st.Ino != s.ino {
+		if s.previous == "" {
+			// What was renamed is not ours: take it back off the path.
+			unix.Renameat2(s.dir.fd, s.name, s.dir.fd, s.tmp, unix.RENAME_NOREPLACE)
+			s.swapped = false
+		} else {
+			f.unswap(s)
+		}
+		return errors.New("rename into place: the temp file was replaced by another file")
+	}
+	return nil
 }
 
 // swapByLink is swap where the file system cannot exchange two names:
@@ -413,7 +431,7 @@ func (f *Files) swapByLink(s *staged) error {
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	s.swapped, s.previous = true, backup
-	return nil
+	return f.checkSwapped(s)
 }
 
 // unswap gives s's path back what it held before swap.

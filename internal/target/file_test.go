@@ -505,3 +505,33 @@ func TestCreatedFoldersBelongToTheOwner(t *testing.T) {
 		t.Errorf("an existing folder changed owner to %d", st.Uid)
 	}
 }
+
+// In a folder others can write, a temp file swapped for another file
+// before the swap is caught: the path gets its previous file back, and
+// the planted file is not put in place.
+func TestWriteRefusesAReplacedTempFile(t *testing.T) {
+	for _, existed := range []bool{true, false} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "target")
+		if existed {
+			os.WriteFile(path, []byte("previous"), 0o600)
+		}
+		f := NewFiles(keepOwner)
+		f.beforeSwap = func() {
+			for _, tmp := range tempFiles(t, dir) {
+				os.Rename(tmp, tmp+".moved")
+				os.WriteFile(tmp, []byte("planted"), 0o644)
+			}
+		}
+		err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("secret")}})
+		f.Close()
+		if err == nil || !strings.Contains(err.Error(), "the temp file was replaced") {
+			t.Errorf("existed=%v: Write = %v, want the replaced temp file found", existed, err)
+		}
+		if existed {
+			checkFile(t, path, []byte("previous"), 0o600)
+		} else if b, _ := os.ReadFile(path); string(b) == "planted" {
+			t.Errorf("the planted file was put in place")
+		}
+	}
+}
