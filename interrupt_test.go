@@ -159,50 +159,65 @@ func scanValues(t *testing.T, dir, want string) (files, temps []string) {
 }
 
 // TestInterruptedWhileResolvingAsPID1 sends SIGTERM to smexec as PID 1
-// of a PID namespace while it waits for Secrets Manager: it ends with
-// 143 and one line, writing nothing.
+// of a PID namespace while it waits for Secrets Manager, in exec and in
+// check: it ends with 143 and one line, writing nothing.
 func TestInterruptedWhileResolvingAsPID1(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for a PID namespace (unshare --pid)")
 	}
 	bin, p := leakSetup(t)
 	p.SetLatency(5 * time.Second)
-	dir := t.TempDir()
-	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", bin, "-f", filepath.Join(dir, "f")+"=leak/str", "--", "echo", "CHILD-RAN")
-	cmd.Env = leakEnv(p.URL)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	// smexec is unshare's child, PID 1 inside; give it time to start
-	// resolving.
-	var pid int
-	deadline := time.Now().Add(20 * time.Second)
-	for pid == 0 && time.Now().Before(deadline) {
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		time.Sleep(10 * time.Millisecond)
-	}
-	if pid == 0 {
-		t.Fatal("no smexec under unshare")
-	}
-	time.Sleep(time.Second)
-	syscall.Kill(pid, syscall.SIGTERM)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 143 {
-		t.Errorf("exit %v, want 143; stderr:\n%s", err, stderr.String())
-	}
-	if got := stderr.String(); got != "smexec: error: interrupted by SIGTERM before the command started\n" {
-		t.Errorf("stderr = %q, want one line", got)
-	}
-	if stdout.Len() > 0 {
-		t.Errorf("the command ran: %q", stdout.String())
-	}
-	if files, temps := scanValues(t, dir, canary); len(files)+len(temps) > 0 {
-		t.Errorf("left behind: %v %v", files, temps)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"exec", []string{"-f", "{dir}/f=leak/str", "--", "echo", "CHILD-RAN"}, "smexec: error: interrupted by SIGTERM before the command started\n"},
+		{"check", []string{"check", "-f", "{dir}/f=leak/str"}, "smexec: error: interrupted by SIGTERM\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"--pid", "--fork", "--mount-proc", bin}
+			for _, a := range tc.args {
+				args = append(args, strings.ReplaceAll(a, "{dir}", dir))
+			}
+			cmd := exec.Command("unshare", args...)
+			cmd.Env = leakEnv(p.URL)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			// smexec is unshare's child, PID 1 inside; give it time to
+			// start resolving.
+			var pid int
+			deadline := time.Now().Add(20 * time.Second)
+			for pid == 0 && time.Now().Before(deadline) {
+				b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				time.Sleep(10 * time.Millisecond)
+			}
+			if pid == 0 {
+				t.Fatal("no smexec under unshare")
+			}
+			time.Sleep(time.Second)
+			syscall.Kill(pid, syscall.SIGTERM)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 143 {
+				t.Errorf("exit %v, want 143; stderr:\n%s", err, stderr.String())
+			}
+			if got := stderr.String(); got != tc.want {
+				t.Errorf("stderr = %q, want %q", got, tc.want)
+			}
+			if strings.Contains(stdout.String(), "CHILD-RAN") {
+				t.Errorf("the command ran")
+			}
+			if files, temps := scanValues(t, dir, canary); len(files)+len(temps) > 0 {
+				t.Errorf("left behind: %v %v", files, temps)
+			}
+		})
 	}
 }
 

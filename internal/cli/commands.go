@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +26,8 @@ type CheckCmd struct {
 }
 
 func (c *CheckCmd) Run(deps *Deps) error {
+	intr := launch.CatchInterrupts("")
+	defer intr.Stop()
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
@@ -36,7 +37,10 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
-	vals, rerr := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	vals, rerr := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if rerr == nil {
 		rerr = preflightExec(launch.Command{Env: childEnv(deps.Environ, vals, &c.FileFlags)}, vals)
 	}
@@ -81,7 +85,12 @@ func (c *ExportCmd) Run(deps *Deps) error {
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	intr := launch.CatchInterrupts("")
+	defer intr.Stop()
+	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}
@@ -159,7 +168,12 @@ func (c *GetCmd) Run(deps *Deps) error {
 		return fail(fmt.Errorf("%s: %w", src, err))
 	}
 	m := target.Mapping{Kind: target.File, Name: "stdout", Ref: r, Source: src}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, []target.Mapping{m})
+	intr := launch.CatchInterrupts("")
+	defer intr.Stop()
+	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, []target.Mapping{m})
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}

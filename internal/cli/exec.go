@@ -25,7 +25,7 @@ type ExecCmd struct {
 func (c *ExecCmd) Run(deps *Deps) error {
 	// From here until the command starts, SIGTERM, SIGINT, SIGHUP and
 	// SIGQUIT end the run with 128+N after taking back what it wrote.
-	intr := launch.CatchInterrupts()
+	intr := launch.CatchInterrupts("before the command started")
 	defer intr.Stop()
 	ctx := intr.Context()
 

@@ -26,17 +26,21 @@ type Interrupts struct {
 	// handed is set once the channel belongs to the supervisor.
 	handed bool
 
+	during string
+
 	mu  sync.Mutex
 	got syscall.Signal
 }
 
 // CatchInterrupts starts catching. Its context ends, with an
-// *Interrupted cause, at the first signal.
-func CatchInterrupts() *Interrupts {
+// *Interrupted cause, at the first signal. during, when not empty, says
+// what the signal interrupted, such as "before the command started".
+func CatchInterrupts(during string) *Interrupts {
 	i := &Interrupts{
-		c:    make(chan os.Signal, 64),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		during: during,
+		c:      make(chan os.Signal, 64),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	for _, s := range Interrupting {
 		if !signal.Ignored(s) {
@@ -64,7 +68,7 @@ func (i *Interrupts) record(s syscall.Signal) {
 	defer i.mu.Unlock()
 	if i.got == 0 {
 		i.got = s
-		i.cancel(&Interrupted{s})
+		i.cancel(&Interrupted{s, i.during})
 	}
 }
 
@@ -78,7 +82,7 @@ func (i *Interrupts) Caught() *Interrupted {
 	if i.got == 0 {
 		return nil
 	}
-	return &Interrupted{i.got}
+	return &Interrupted{i.got, i.during}
 }
 
 // halt stops watching the channel; signals that arrive from here on stay
@@ -130,11 +134,17 @@ func (i *Interrupts) Stop() {
 	i.cancel(nil)
 }
 
-// Interrupted is a run ended by a signal before its command started.
-type Interrupted struct{ Signal syscall.Signal }
+// Interrupted is a run ended by a signal.
+type Interrupted struct {
+	Signal syscall.Signal
+	During string // what was interrupted, or ""
+}
 
 func (e *Interrupted) Error() string {
-	return fmt.Sprintf("interrupted by %s before the command started", signalName(e.Signal))
+	if e.During == "" {
+		return "interrupted by " + signalName(e.Signal)
+	}
+	return fmt.Sprintf("interrupted by %s %s", signalName(e.Signal), e.During)
 }
 
 // ExitCode is 128+N, as a shell reports a command killed by signal N.

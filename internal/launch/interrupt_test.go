@@ -14,7 +14,7 @@ func TestInterruptsCatchAndHandOver(t *testing.T) {
 	if signal.Ignored(syscall.SIGHUP) {
 		t.Skip("SIGHUP is ignored in this test process (nohup?): Interrupts rightly leaves it alone")
 	}
-	i := CatchInterrupts()
+	i := CatchInterrupts("before the command started")
 	defer i.Stop()
 	if i.Caught() != nil {
 		t.Fatal("caught a signal before any was sent")
@@ -43,7 +43,7 @@ func TestInterruptsHandOverKeepsLaterSignals(t *testing.T) {
 	if signal.Ignored(syscall.SIGHUP) {
 		t.Skip("SIGHUP is ignored in this test process (nohup?)")
 	}
-	i := CatchInterrupts()
+	i := CatchInterrupts("before the command started")
 	got, sigs := i.Handover()
 	if got != nil || sigs == nil {
 		t.Fatalf("Handover = %v, %v; want no signal and the channel", got, sigs)
