@@ -73,6 +73,9 @@ type Files struct {
 
 	// beforeSwap, in tests, runs once every file is staged.
 	beforeSwap func()
+	// noExchange, in tests, acts as a file system without
+	// RENAME_EXCHANGE.
+	noExchange bool
 }
 
 type folder struct {
@@ -374,11 +377,14 @@ func (f *Files) swap(s *staged) error {
 		if err := checkKind(statKind(&st)); err != nil {
 			return err
 		}
-		err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_EXCHANGE)
+		err = unix.EINVAL
+		if !f.noExchange {
+			err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_EXCHANGE)
+		}
 		if errors.Is(err, unix.ENOENT) {
 			continue // removed meanwhile
 		}
-		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EXDEV) {
 			return f.swapByLink(s)
 		}
 		if err != nil {
@@ -417,17 +423,21 @@ func (f *Files) checkSwapped(s *staged) error {
 }
 
 // swapByLink is swap where the file system cannot exchange two names:
-// the previous file is first linked to a backup name, then replaced.
+// the previous file is first linked to a backup name (or, where it
+// cannot be linked either, renamed to it, which leaves the path empty
+// for a moment), then replaced.
 func (f *Files) swapByLink(s *staged) error {
 	backup, err := tempName(s.name)
 	if err != nil {
 		return err
 	}
 	if err := unix.Linkat(s.dir.fd, s.name, s.dir.fd, backup, 0); err != nil {
-		return fmt.Errorf("keep the previous file: %w", err)
+		if err := unix.Renameat2(s.dir.fd, s.name, s.dir.fd, backup, unix.RENAME_NOREPLACE); err != nil {
+			return fmt.Errorf("keep the previous file: %w", err)
+		}
 	}
 	if err := unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name); err != nil {
-		unix.Unlinkat(s.dir.fd, backup, 0)
+		unix.Renameat(s.dir.fd, backup, s.dir.fd, s.name)
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	s.swapped, s.previous = true, backup

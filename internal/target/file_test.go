@@ -535,3 +535,32 @@ func TestWriteRefusesAReplacedTempFile(t *testing.T) {
 		}
 	}
 }
+
+// Where the file system cannot exchange names, the previous file is
+// linked aside: replaced on success with no backup left, given back when
+// a later swap fails.
+func TestWriteWithoutExchange(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, []byte("previous a"), 0o600)
+	os.WriteFile(b, []byte("previous b"), 0o600)
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.noExchange = true
+	f.beforeSwap = func() {
+		os.Remove(b)
+		os.Mkdir(b, 0o700)
+	}
+	if err := f.Write(context.Background(), []Write{{Path: a, Data: []byte("new")}, {Path: b, Data: []byte("new")}}); err == nil {
+		t.Fatal("Write over a folder succeeded")
+	}
+	checkFile(t, a, []byte("previous a"), 0o600)
+	f.beforeSwap = nil
+	if err := f.Write(context.Background(), []Write{{Path: a, Data: []byte("new")}}); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, a, []byte("new"), 0o400)
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp or backup files left: %v", tf)
+	}
+}
