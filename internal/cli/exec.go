@@ -16,7 +16,7 @@ type ExecCmd struct {
 	EnvFlags
 	FileFlags
 	FileMode  fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal."`
-	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files (the launcher must run as root)."`
+	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files and of the folders created for them, ids 0 to 4294967294 (the launcher must run as root)."`
 	SuperviseFlags
 
 	Command []string `arg:"" passthrough:"partial" placeholder:"COMMAND [ARG...]" help:"The command to run, after --."`
