@@ -104,6 +104,7 @@ func TestFlyteLayoutRefuses(t *testing.T) {
 		{"non-ASCII env", "İ", "k", "ASCII", true},
 		{"escape", "g", "../../x", "secrets dir", false},
 		{"absolute key", "", "/etc/passwd", "secrets dir", false},
+		{"key naming a folder", "g", "db/", "names a folder", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
