@@ -160,7 +160,14 @@ func (f folders) mkdir(dir string) error {
 		}
 		return fmt.Errorf("create folder %s: %w", dir, unwrapPathErr(err))
 	}
-	if err := os.Chmod(dir, f.mode); err != nil {
+	// The mode is set again since the umask narrowed it; a setgid bit the
+	// folder inherited (a Kubernetes fsGroup volume) is kept, so that the
+	// files below it keep the volume's group.
+	mode := f.mode
+	if fi, err := os.Stat(dir); err == nil && fi.Mode()&fs.ModeSetgid != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if err := os.Chmod(dir, mode); err != nil {
 		return fmt.Errorf("create folder %s: %w", dir, unwrapPathErr(err))
 	}
 	if f.uid >= 0 || f.gid >= 0 {
