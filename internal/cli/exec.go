@@ -3,8 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
-	"io/fs"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
@@ -57,9 +58,11 @@ func (c *ExecCmd) Run(deps *Deps) error {
 			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
 		}
 	}
-	opt := target.FileOptions{Mode: fs.FileMode(c.FileMode), UID: -1, GID: -1}
-	if c.FileOwner != nil {
-		opt.UID, opt.GID = c.FileOwner.uid, c.FileOwner.gid
+	opt, dirs := fileOptions(c.FileMode, c.FileOwner)
+	for _, w := range writes {
+		if err := dirs.make(filepath.Dir(w.Path)); err != nil {
+			return fail(fmt.Errorf("%s: write %s: %w", w.Source, w.Path, err))
+		}
 	}
 	if err := target.WriteAll(writes, opt); err != nil {
 		return fail(err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/smexec/smexec/internal/target"
 )
@@ -105,15 +106,16 @@ func folderMode(file fs.FileMode) fs.FileMode {
 
 // make creates dir and its missing parents, as os.MkdirAll does, each
 // with f's mode and owner; folders that exist are left as they are.
+// Errors read as target.WriteAll's own: "create folder: CAUSE".
 func (f folders) make(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case err == nil && fi.IsDir():
 		return nil
 	case err == nil:
-		return fmt.Errorf("create folder %s: a file is in the way", dir)
+		return fmt.Errorf("create folder: %w", syscall.ENOTDIR)
 	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("create folder: %w", err)
+		return fmt.Errorf("create folder: %w", unwrapPathErr(err))
 	}
 	if parent := filepath.Dir(dir); parent != dir {
 		if err := f.make(parent); err != nil {
@@ -146,7 +148,7 @@ func (f folders) under(root, rel string) error {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			return fmt.Errorf("folder %s is a symlink, which smexec does not follow under %s", dir, root)
 		case !fi.IsDir():
-			return fmt.Errorf("create folder %s: a file is in the way", dir)
+			return fmt.Errorf("create folder: %w", syscall.ENOTDIR)
 		}
 	}
 	return nil
@@ -156,9 +158,11 @@ func (f folders) under(root, rel string) error {
 func (f folders) mkdir(dir string) error {
 	if err := os.Mkdir(dir, f.mode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil // made meanwhile, by another writer: theirs
+			if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+				return nil // made meanwhile, by another writer: theirs
+			}
 		}
-		return fmt.Errorf("create folder %s: %w", dir, unwrapPathErr(err))
+		return fmt.Errorf("create folder: %w", unwrapPathErr(err))
 	}
 	// The mode is set again since the umask narrowed it; a setgid bit the
 	// folder inherited (a Kubernetes fsGroup volume) is kept, so that the
@@ -168,11 +172,11 @@ func (f folders) mkdir(dir string) error {
 		mode |= fs.ModeSetgid
 	}
 	if err := os.Chmod(dir, mode); err != nil {
-		return fmt.Errorf("create folder %s: %w", dir, unwrapPathErr(err))
+		return fmt.Errorf("create folder: chmod: %w", unwrapPathErr(err))
 	}
 	if f.uid >= 0 || f.gid >= 0 {
 		if err := os.Lchown(dir, f.uid, f.gid); err != nil {
-			return fmt.Errorf("create folder %s: chown: %w", dir, unwrapPathErr(err))
+			return fmt.Errorf("create folder: chown: %w", unwrapPathErr(err))
 		}
 	}
 	return nil
