@@ -30,6 +30,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == spawnArg {
+		os.Exit(spawn(os.Args[2:]))
+	}
 	bin := flag.String("bin", "bin/smexec", "smexec binary to measure")
 	k := flag.Int("k", 20, "runs per cell")
 	kSeq := flag.Int("kseq", 3, "runs per sequential cell (they are slow)")
