@@ -19,7 +19,8 @@
 # image for --file-owner.
 #
 # Application images copy the binary in and use it as their entrypoint:
-# see examples/docker/Dockerfile. image_test.go tests this image as far as
+# see examples/docker/Dockerfile. --target flyte-sidecar builds the image
+# for Flyte's webhook (below). image_test.go tests both images as far as
 # a machine without a container engine can: it builds the same static
 # binary, puts it and a CA bundle alone into an empty root at the paths
 # below, and runs it there with chroot.
@@ -42,6 +43,36 @@ ARG VERSION=dev
 # paths and symbols out of the binary.
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/smexec .
 
+# The Flyte sidecar image, a drop-in for Flyte's AWS secret sidecar
+# (FlytePropeller's webhook.awsSecretManager.sidecarImage; docs/flyte.md):
+# the same binary and CA bundle, with "smexec flyte-sidecar" as its
+# entrypoint, which Flyte's webhook runs with no arguments.
+#
+#   docker build --target flyte-sidecar -t smexec-flyte-sidecar .
+#
+# It runs as 65532:65532 too: the webhook's volume at /tmp is an emptyDir,
+# writable by any user, and the files are written 0444 so that the task
+# container reads them whatever user it runs as.
+FROM scratch AS flyte-sidecar
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="smexec-flyte-sidecar" \
+      org.opencontainers.image.description="Flyte's AWS Secrets Manager sidecar contract (SECRET_ARN, SECRET_FILENAME, /tmp), done by smexec" \
+      org.opencontainers.image.url="https://github.com/smexec/smexec" \
+      org.opencontainers.image.source="https://github.com/smexec/smexec" \
+      org.opencontainers.image.documentation="https://github.com/smexec/smexec/blob/main/docs/flyte.md" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/smexec /smexec
+ARG UID=65532
+ARG GID=65532
+USER ${UID}:${GID}
+ENTRYPOINT ["/smexec", "flyte-sidecar"]
+
+# The default image, last so that a build without --target makes it.
 FROM scratch
 ARG VERSION=dev
 ARG REVISION=unknown

@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
+	"io/fs"
 	"log"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,6 +18,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,39 +42,17 @@ func TestImageRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("chroot(2) needs root; this test runs in CI, which runs as root (run the tests as root to include it)")
 	}
-	img := readDockerfile(t, "Dockerfile")
-
-	root := t.TempDir()
-	bin := filepath.Join(root, img.binary)
-	buildStatic(t, bin)
-	assertStatic(t, bin)
-
-	e := startMoto(t)
-	target, err := url.Parse(e.open.URL)
-	if err != nil {
-		t.Fatal(err)
+	img := readDockerfile(t, "Dockerfile", "")
+	if want := []string{img.binary}; !slices.Equal(img.entrypoint, want) {
+		t.Fatalf("Dockerfile: the default image's entrypoint is %q, want %q", img.entrypoint, want)
 	}
-	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	// The run without a CA bundle fails the handshake on purpose.
-	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.StartTLS()
-	defer proxy.Close()
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
-	writeFile(t, filepath.Join(root, img.caBundle), ca, 0o644)
-
-	seed(t, e.open.URL, map[string]string{
+	root := t.TempDir()
+	env, motoURL := imageRoot(t, root, img)
+	seed(t, motoURL, map[string]string{
 		"chroot/db":      `{"user":"chroot-user","password":"chroot-pass"}`,
 		"chroot/token":   "chroot-token-value",
 		"chroot/mapping": "/run/app/token=chroot/token",
 	})
-	env := []string{
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + proxy.URL,
-		"AWS_ACCESS_KEY_ID=testing",
-		"AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_REGION=" + testRegion,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_MAX_ATTEMPTS=1",
-	}
 
 	// The root holds the two files and nothing else.
 	var files []string
@@ -83,13 +66,13 @@ func TestImageRoot(t *testing.T) {
 		t.Fatalf("root holds %v, want only %v", files, want)
 	}
 
-	out, errOut, code := chrootRun(t, root, env, img.binary, "version")
+	out, errOut, code := chrootRun(t, root, nil, env, img.binary, "version")
 	if code != 0 || !regexp.MustCompile(`^smexec chroot-test go[0-9.]+\S* linux/[a-z0-9]+\n$`).MatchString(out) {
 		t.Fatalf("version in the root: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 
 	// A value over TLS, trusted through the image's CA bundle.
-	out, errOut, code = chrootRun(t, root, env, img.binary, "get", "chroot/db:password")
+	out, errOut, code = chrootRun(t, root, nil, env, img.binary, "get", "chroot/db:password")
 	if code != 0 || out != "chroot-pass" {
 		t.Fatalf("get in the root: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -97,7 +80,7 @@ func TestImageRoot(t *testing.T) {
 	// A run with a child, the binary itself, which can only act on the
 	// value if it arrived: SMEXEC_FILE, set from a secret, tells the child
 	// smexec to write a file from another secret before it runs version.
-	out, errOut, code = chrootRun(t, root, env, img.binary, "-e", "SMEXEC_FILE=chroot/mapping", "--", img.binary, "--", img.binary, "version")
+	out, errOut, code = chrootRun(t, root, nil, env, img.binary, "-e", "SMEXEC_FILE=chroot/mapping", "--", img.binary, "--", img.binary, "version")
 	if code != 0 || !strings.HasPrefix(out, "smexec chroot-test ") {
 		t.Fatalf("exec in the root: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -111,21 +94,133 @@ func TestImageRoot(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, img.caBundle)); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code = chrootRun(t, root, env, img.binary, "get", "chroot/db:password")
+	out, errOut, code = chrootRun(t, root, nil, env, img.binary, "get", "chroot/db:password")
 	if code != 125 || out != "" || !strings.Contains(errOut, "certificate") {
 		t.Fatalf("get in the root without a CA bundle: exit %d, stdout %q, stderr %q; want 125 and a certificate error", code, out, errOut)
 	}
 }
 
-// image is what the Dockerfile's final stage holds.
-type image struct {
-	binary   string // where the smexec binary is, the entrypoint
-	caBundle string
+// TestImageRootFlyteSidecar runs the Dockerfile's flyte-sidecar image as
+// TestImageRoot runs the default one, the way Flyte's webhook runs its
+// init container: the image's entrypoint, no arguments, as the image's
+// user, with SECRET_ARN and SECRET_FILENAME set as the webhook sets them
+// and a world-writable folder at /tmp for the pod's emptyDir.
+func TestImageRootFlyteSidecar(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chroot(2) needs root; this test runs in CI, which runs as root (run the tests as root to include it)")
+	}
+	img := readDockerfile(t, "Dockerfile", "flyte-sidecar")
+	if want := []string{img.binary, "flyte-sidecar"}; !slices.Equal(img.entrypoint, want) {
+		t.Fatalf("Dockerfile: the flyte-sidecar image's entrypoint is %q, want %q", img.entrypoint, want)
+	}
+	cred := img.credential(t)
+	root := t.TempDir()
+	env, motoURL := imageRoot(t, root, img)
+	arns := seed(t, motoURL, map[string]string{"chroot/Flyte-DB": `{"user":"sidecar-user","password":"sidecar-pass"}`})
+	// The emptyDir the webhook mounts at /tmp starts 0777.
+	tmp := filepath.Join(root, "tmp")
+	if err := os.Mkdir(tmp, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o777); err != nil {
+		t.Fatal(err)
+	}
+
+	// The webhook's environment for Secret(group, key): the ARN is the
+	// group and the key joined by ':', the filename their lowered form.
+	arn := arns["chroot/Flyte-DB"]
+	group, key := arn[:strings.Index(arn, ":secret:")+len(":secret:")], arn[strings.Index(arn, ":secret:")+len(":secret:"):]+":password"
+	filename := filepath.Join("/", strings.ToLower(group), strings.ToLower(key))
+	webhookEnv := append(slices.Clone(env), "SECRET_ARN="+strings.TrimRight(group, ":")+":"+strings.TrimLeft(key, ":"), "SECRET_FILENAME="+filename,
+		"FLYTE_SECRETS_DEFAULT_DIR=/etc/flyte/secrets", "FLYTE_SECRETS_FILE_PREFIX=")
+	out, errOut, code := chrootRun(t, root, cred, webhookEnv, img.entrypoint...)
+	if code != 0 || out != "" || errOut != "" {
+		t.Fatalf("flyte-sidecar in the root: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	written := filepath.Join(tmp, filename)
+	got, err := os.ReadFile(written)
+	if err != nil || string(got) != "sidecar-pass" {
+		t.Fatalf("file the sidecar wrote at /tmp%s: %q, %v", filename, got, err)
+	}
+	fi, err := os.Stat(written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode() != 0o444 || st.Uid != cred.Uid || st.Gid != cred.Gid {
+		t.Fatalf("the file is %v owned by %d:%d, want -r--r--r-- owned by the image's user %d:%d", fi.Mode(), st.Uid, st.Gid, cred.Uid, cred.Gid)
+	}
+
+	// A secret that cannot be read fails the init container: 125, one
+	// error line and its hint, and no file.
+	missing := append(slices.Clone(env), "SECRET_ARN="+group+"chroot/missing-AbCdEf", "SECRET_FILENAME=/"+group+"/chroot/missing-abcdef")
+	out, errOut, code = chrootRun(t, root, cred, missing, img.entrypoint...)
+	if code != 125 || out != "" || !regexp.MustCompile(`^smexec: error: SECRET_ARN=\S+: secret \S+ .*not found.*\nsmexec: hint: .*\n$`).MatchString(errOut) {
+		t.Fatalf("flyte-sidecar in the root, secret missing: exit %d, stdout %q, stderr %q; want 125 and one error line with a hint", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, group, "chroot/missing-abcdef")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a failed run left a file: %v", err)
+	}
 }
 
-// readDockerfile reads the final stage of the Dockerfile and checks that
-// it is what the test builds: scratch, the static binary and a CA bundle.
-func readDockerfile(t *testing.T, path string) image {
+// imageRoot puts img's binary, built as the Dockerfile builds it, and a CA
+// bundle into root, and returns the environment of a run there, which
+// reaches moto through a TLS proxy on loopback (the chroot shares the
+// network) trusted only through that bundle, and moto's own URL.
+func imageRoot(t *testing.T, root string, img image) (env []string, motoURL string) {
+	t.Helper()
+	bin := filepath.Join(root, img.binary)
+	buildStatic(t, bin)
+	assertStatic(t, bin)
+
+	e := startMoto(t)
+	target, err := url.Parse(e.open.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	// The run without a CA bundle fails the handshake on purpose.
+	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.StartTLS()
+	t.Cleanup(proxy.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
+	writeFile(t, filepath.Join(root, img.caBundle), ca, 0o644)
+	return []string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + proxy.URL,
+		"AWS_ACCESS_KEY_ID=testing",
+		"AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_REGION=" + testRegion,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_MAX_ATTEMPTS=1",
+	}, e.open.URL
+}
+
+// image is what a stage of the Dockerfile holds.
+type image struct {
+	binary     string // where the smexec binary is
+	caBundle   string
+	entrypoint []string
+	user       string // USER, its ARGs expanded
+	// bad is what the stage holds that the test does not build; a stage
+	// is known to be the final one only at the end.
+	bad []string
+}
+
+// credential is the image's USER as numeric ids.
+func (img image) credential(t *testing.T) *syscall.Credential {
+	t.Helper()
+	u, g, ok := strings.Cut(img.user, ":")
+	uid, uerr := strconv.ParseUint(u, 10, 32)
+	gid, gerr := strconv.ParseUint(g, 10, 32)
+	if !ok || uerr != nil || gerr != nil {
+		t.Fatalf("Dockerfile: USER %q is not numeric UID:GID", img.user)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}
+
+// readDockerfile reads one stage of the Dockerfile, the one named stage
+// or the final one for "", and checks that it is what the test builds:
+// scratch, the static binary and a CA bundle.
+func readDockerfile(t *testing.T, path, stage string) image {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -133,8 +228,9 @@ func readDockerfile(t *testing.T, path string) image {
 	}
 	defer f.Close()
 	var img image
-	var final bool
+	var in, scratch, found bool
 	var build string
+	args := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -144,36 +240,62 @@ func readDockerfile(t *testing.T, path string) image {
 		}
 		switch strings.ToUpper(fields[0]) {
 		case "FROM":
-			final = fields[len(fields)-1] == "scratch"
-			img = image{}
+			var from []string // FROM [--platform=…] IMAGE [AS NAME]
+			for _, f := range fields[1:] {
+				if !strings.HasPrefix(f, "--") {
+					from = append(from, f)
+				}
+			}
+			name := ""
+			if len(from) == 3 && strings.EqualFold(from[1], "AS") {
+				name = from[2]
+			}
+			in = stage == "" || name == stage
+			if in {
+				img, scratch, found = image{}, from[0] == "scratch", true
+				args = map[string]string{}
+			}
+		case "ARG":
+			if k, v, ok := strings.Cut(fields[1], "="); ok && in {
+				args[k] = v
+			}
 		case "RUN":
 			if strings.Contains(line, " go build ") {
 				build = line
 			}
 		case "COPY":
-			if final && len(fields) == 4 && strings.HasPrefix(fields[1], "--from=") {
+			if in && len(fields) == 4 && strings.HasPrefix(fields[1], "--from=") {
 				switch {
 				case strings.HasSuffix(fields[2], "/smexec"):
 					img.binary = fields[3]
 				case strings.HasSuffix(fields[2], "ca-certificates.crt"):
 					img.caBundle = fields[3]
 				default:
-					t.Fatalf("%s: the image holds %s, which this test does not put in its root", path, fields[2])
+					img.bad = append(img.bad, "the image holds "+fields[2]+", which this test does not put in its root")
 				}
-			} else if final {
-				t.Fatalf("%s: unexpected COPY in the final stage: %s", path, line)
+			} else if in {
+				img.bad = append(img.bad, "unexpected COPY in the image's stage: "+line)
+			}
+		case "USER":
+			if in {
+				img.user = os.Expand(fields[1], func(k string) string { return args[k] })
 			}
 		case "ENTRYPOINT":
-			if final && line != `ENTRYPOINT ["`+img.binary+`"]` {
-				t.Fatalf("%s: %s, want the entrypoint %s", path, line, img.binary)
+			if in {
+				if err := json.Unmarshal([]byte(strings.TrimSpace(line[len(fields[0]):])), &img.entrypoint); err != nil || len(img.entrypoint) == 0 || img.entrypoint[0] != img.binary {
+					img.bad = append(img.bad, line+": want the exec form with the binary "+img.binary+" first")
+				}
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if !final || img.binary == "" || img.caBundle == "" {
-		t.Fatalf("%s: want a final stage FROM scratch holding the binary and a CA bundle, got %+v", path, img)
+	if len(img.bad) > 0 {
+		t.Fatalf("%s: %s", path, strings.Join(img.bad, "; "))
+	}
+	if !found || !scratch || img.binary == "" || img.caBundle == "" || len(img.entrypoint) == 0 {
+		t.Fatalf("%s: want a stage %q FROM scratch holding the binary and a CA bundle, with an entrypoint, got %+v", path, stage, img)
 	}
 	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w`} {
 		if !strings.Contains(build, want) {
@@ -221,8 +343,9 @@ func assertStatic(t *testing.T, bin string) {
 	}
 }
 
-// chrootRun runs argv inside root, with only env as its environment.
-func chrootRun(t *testing.T, root string, env []string, argv ...string) (stdout, stderr string, code int) {
+// chrootRun runs argv inside root, with only env as its environment, as
+// cred's user or, for nil, as the test's.
+func chrootRun(t *testing.T, root string, cred *syscall.Credential, env []string, argv ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -232,7 +355,7 @@ func chrootRun(t *testing.T, root string, env []string, argv ...string) (stdout,
 	cmd.Path = argv[0]
 	cmd.Env = env
 	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Credential: cred}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -245,18 +368,23 @@ func chrootRun(t *testing.T, root string, env []string, argv ...string) (stdout,
 	return o.String(), e.String(), 0
 }
 
-func seed(t *testing.T, endpoint string, secrets map[string]string) {
+// seed creates the secrets (name → value) and returns their ARNs.
+func seed(t *testing.T, endpoint string, secrets map[string]string) map[string]string {
 	t.Helper()
 	c := sm.NewFromConfig(aws.Config{
 		Region:       testRegion,
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
 	})
+	arns := map[string]string{}
 	for name, v := range secrets {
-		if _, err := c.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)}); err != nil {
+		out, err := c.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		arns[name] = aws.ToString(out.ARN)
 	}
+	return arns
 }
 
 func writeFile(t *testing.T, path string, data []byte, mode os.FileMode) {

@@ -46,6 +46,9 @@ type CLI struct {
 	ECSImport  ECSImportCmd  `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
 	Install    InstallCmd    `cmd:"" help:"Copy this smexec binary into DIR, for an init container that shares it through a volume."`
 	Completion CompletionCmd `cmd:"" help:"Print a completion script for bash, zsh or fish."`
+
+	Write        WriteCmd        `cmd:"" help:"Resolve the file mappings, write the files and exit: an init container for an unchanged main container."`
+	FlyteSidecar FlyteSidecarCmd `cmd:"" name:"flyte-sidecar" help:"Flyte's AWS secret sidecar: write SECRET_ARN's value to /tmp + SECRET_FILENAME and exit."`
 }
 
 // exitPanic carries kong's request to exit (after --help) out of Parse.

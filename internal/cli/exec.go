@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 
 	"github.com/smexec/smexec/internal/launch"
@@ -63,11 +62,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 		return err
 	}
 
-	opt := target.FileOptions{Mode: fs.FileMode(c.FileMode), UID: -1, GID: -1}
-	if c.FileOwner != nil {
-		opt.UID, opt.GID = c.FileOwner.uid, c.FileOwner.gid
-	}
-	s := &supervised{deps: deps, flags: c, path: path, files: target.NewFiles(opt)}
+	s := &supervised{deps: deps, flags: c, path: path, files: target.NewFiles(fileOptions(c.FileMode, c.FileOwner))}
 	defer s.files.Close()
 	cmd := s.command(vals)
 	if err := preflightExec(cmd, vals); err != nil {

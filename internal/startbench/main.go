@@ -1,8 +1,9 @@
 // Command startbench measures how long smexec takes from start to the
 // child's exit, and how much memory and how many requests that costs, for
 // 1 to 200 secrets at 0 and 20 ms of round-trip delay, against moto_server
-// behind a delay proxy and against a fast stub endpoint. `make bench` runs
-// it; docs/performance.md records its output.
+// behind a delay proxy and against a fast stub endpoint, and then the Flyte
+// sidecar form, one secret a run (-sidecar-only: that alone). `make bench`
+// runs it; docs/performance.md records its output.
 package main
 
 import (
@@ -29,13 +30,24 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == spawnArg {
+		os.Exit(spawn(os.Args[2:]))
+	}
 	bin := flag.String("bin", "bin/smexec", "smexec binary to measure")
 	k := flag.Int("k", 20, "runs per cell")
 	kSeq := flag.Int("kseq", 3, "runs per sequential cell (they are slow)")
 	ns := flag.String("n", "1,10,50,200", "secret counts")
 	delays := flag.String("delay", "0ms,20ms", "injected round-trip delays")
+	sidecarOnly := flag.Bool("sidecar-only", false, "measure only the Flyte sidecar form (smexec flyte-sidecar)")
 	flag.Parse()
-	if err := run(*bin, *k, *kSeq, ints(*ns), durations(*delays)); err != nil {
+	var err error
+	if !*sidecarOnly {
+		err = run(*bin, *k, *kSeq, ints(*ns), durations(*delays))
+	}
+	if err == nil {
+		err = sidecar(*bin, *k, durations(*delays))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "startbench:", err)
 		os.Exit(1)
 	}

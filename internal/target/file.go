@@ -558,7 +558,15 @@ func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
 	}
 	if made {
 		*created = append(*created, createdDir{parent: parent, name: name, path: path})
-		err := unix.Fchmod(fd, uint32(f.opt.DirMode.Perm()))
+		// The mode is set again since the umask narrowed it; a setgid bit
+		// the folder inherited (a Kubernetes fsGroup volume) is kept, so
+		// that the files below it keep the volume's group.
+		mode := uint32(f.opt.DirMode.Perm())
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil {
+			mode |= st.Mode & unix.S_ISGID
+		}
+		err := unix.Fchmod(fd, mode)
 		if err == nil && (f.opt.UID >= 0 || f.opt.GID >= 0) {
 			err = unix.Fchown(fd, f.opt.UID, f.opt.GID)
 		}
