@@ -9,7 +9,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"unicode/utf8"
 
 	"github.com/smexec/smexec/internal/ref"
@@ -19,9 +18,9 @@ import (
 // CheckCmd resolves every mapping and prints what would be injected,
 // never a value.
 type CheckCmd struct {
-	AWSFlags
 	EnvFlags
 	FileFlags
+	AWSFlags
 	Format string `default:"table" enum:"table,json" env:"SMEXEC_CHECK_FORMAT" help:"Output format: table, or json (an array of objects)."`
 }
 
@@ -30,32 +29,24 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	if err != nil {
 		return err
 	}
+	fetch, kept := ms, []target.Mapping(nil)
 	if c.PreserveEnv {
-		ms = preserve(ms, deps.Environ)
+		fetch, kept = splitPreserved(ms, deps.Environ)
 	}
-	vals, rerr := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	vals, rerr := resolveAll(context.Background(), deps, c.AWSFlags, fetch)
+	rows := checkRows(ms, kept, vals, rerr)
 	if c.Format == "json" {
-		return errors.Join(checkJSON(deps.Stdout, vals), rerr)
+		return errors.Join(checkJSON(deps.Stdout, rows), rerr)
 	}
-	tw := tabwriter.NewWriter(deps.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tSECRET\tVERSION\tSTAGES\tSIZE")
-	for _, v := range vals {
-		kind := "env"
-		if v.Kind == target.File {
-			kind = "file"
-		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", kind, v.Name, v.Secret.ARN, v.Secret.VersionID,
-			strings.Join(v.Secret.Stages, ","), len(v.Data))
-	}
-	tw.Flush()
+	checkTable(deps.Stdout, rows)
 	return rerr
 }
 
 // ExportCmd prints the env mappings' values for a shell, a dotenv file or
 // a JSON consumer.
 type ExportCmd struct {
-	AWSFlags
 	EnvFlags
+	AWSFlags
 	Format string `default:"dotenv" enum:"dotenv,json,shell" help:"Output format: dotenv, json or shell."`
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
@@ -13,11 +14,12 @@ import (
 // ExecCmd resolves the mappings, writes the files, and then replaces the
 // launcher with the child, or supervises it.
 type ExecCmd struct {
-	AWSFlags
 	EnvFlags
 	FileFlags
-	FileMode  fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal."`
-	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files (the launcher must run as root)."`
+	FileMode      fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal. Default: ${default}."`
+	FileOwner     *owner   `placeholder:"UID[:GID]" help:"Owner of written files (the launcher must run as root)."`
+	PassSmexecEnv bool     `help:"Pass smexec's own SMEXEC_… variables on to COMMAND, which by default does not get them."`
+	AWSFlags
 	SuperviseFlags
 
 	Command []string `arg:"" passthrough:"partial" placeholder:"COMMAND [ARG...]" help:"The command to run, after --."`
@@ -43,6 +45,9 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err != nil {
 		return err
 	}
+	if err := checkInterpreter(c.Command[0], path); err != nil {
+		return err
+	}
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
@@ -64,6 +69,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := target.WriteAll(writes, opt); err != nil {
 		return fail(err)
 	}
+	logDebug(deps, "starting the command", "path", path, "files_written", len(writes), "supervise", supervise, "since_start", time.Since(deps.start))
 	s := &supervised{deps: deps, flags: c, path: path, files: opt}
 	if supervise {
 		return s.run(vals)

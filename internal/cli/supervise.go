@@ -24,7 +24,7 @@ type SuperviseFlags struct {
 	NoSupervise bool          `help:"Replace smexec with the command even as PID 1."`
 	SignalGroup bool          `help:"Forward signals to the command's whole process group (supervise mode)."`
 	KeepFiles   bool          `help:"Leave written files in place when the command exits (supervise mode)."`
-	Refresh     time.Duration `placeholder:"DURATION" help:"Poll secrets not pinned to a version id about this often (jittered) and apply changed values (supervise mode)."`
+	Refresh     time.Duration `type:"refresh" placeholder:"DURATION" help:"Poll secrets not pinned to a version id about this often (jittered) and apply changed values (supervise mode)."`
 	OnChange    onChange      `default:"signal:HUP" placeholder:"ACTION" help:"What a changed value does: signal:NAME (files are rewritten first), restart, exit or none. Default: signal:HUP."`
 	KillSignal  signalName    `default:"TERM" placeholder:"SIGNAL" help:"Signal that stops the command for a restart or an exit. Default: TERM."`
 	KillTimeout time.Duration `default:"10s" help:"Send SIGKILL when the command outlives --kill-signal by this long."`
@@ -129,7 +129,7 @@ func (s *supervised) command(vals []value) launch.Command {
 	if s.flags.layoutFiles() {
 		set["FLYTE_SECRETS_DEFAULT_DIR"] = s.flags.SecretsDir
 	}
-	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: target.Environ(s.deps.Environ, set)}
+	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: target.Environ(childEnviron(s.deps.Environ, s.flags.PassSmexecEnv), set)}
 }
 
 func (s *supervised) removeFiles() {
