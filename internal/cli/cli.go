@@ -44,7 +44,7 @@ type CLI struct {
 
 	Exec    ExecCmd    `cmd:"" default:"withargs" help:"Resolve the mappings, then run COMMAND with them (the default command)."`
 	Check   CheckCmd   `cmd:"" help:"Resolve every mapping and print a table of what would be injected; run nothing."`
-	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON or shell."`
+	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON, shell or docker --env-file."`
 	Get     GetCmd     `cmd:"" help:"Print the value of one REF on stdout."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 	HelpCmd HelpCmd    `cmd:"" name:"help" help:"Show the help of smexec or of one command (a program named help runs as smexec -- help)."`

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,7 @@ func (c *CheckCmd) Run(deps *Deps) error {
 type ExportCmd struct {
 	EnvFlags
 	AWSFlags
-	Format string `default:"dotenv" enum:"dotenv,json,shell" help:"Output format: dotenv, json or shell."`
+	Format string `default:"dotenv" enum:"dotenv,json,shell,docker" help:"Output format: dotenv, json, shell, or docker (for docker run --env-file)."`
 }
 
 func (c *ExportCmd) Run(deps *Deps) error {
@@ -101,9 +102,30 @@ func export(format string, vals []value) ([]byte, error) {
 		for _, v := range vals {
 			fmt.Fprintf(&b, "export %s=%s\n", v.Name, shellQuote(string(v.Data)))
 		}
-	default:
+	case "docker":
+		var errs []error
 		for _, v := range vals {
-			fmt.Fprintf(&b, "%s=%s\n", v.Name, dotenvQuote(string(v.Data)))
+			if err := dockerCheck(v.Data); err != nil {
+				errs = append(errs, mappingErr(v.Source, v.Ref.SecretID, err))
+				continue
+			}
+			fmt.Fprintf(&b, "%s=%s\n", v.Name, v.Data)
+		}
+		if len(errs) > 0 {
+			return nil, fail(errs...)
+		}
+	default:
+		var errs []error
+		for _, v := range vals {
+			q, err := dotenvQuote(v.Data)
+			if err != nil {
+				errs = append(errs, mappingErr(v.Source, v.Ref.SecretID, err))
+				continue
+			}
+			fmt.Fprintf(&b, "%s=%s\n", v.Name, q)
+		}
+		if len(errs) > 0 {
+			return nil, fail(errs...)
 		}
 	}
 	return []byte(b.String()), nil
@@ -115,17 +137,48 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// dotenvQuote quotes s for dotenv readers (docker compose, python-dotenv,
-// node dotenv): single quotes, literal in all of them, where s has none
-// and no backslash; otherwise double quotes with \\ \" \n \r and \t
-// escaped. dotenv has no escape for $ that its readers agree on: a
-// double-quoted value holding ${…} may be expanded by the reader.
-func dotenvQuote(s string) string {
-	if !strings.ContainsAny(s, `'\`) {
-		return "'" + s + "'"
+// dotenvQuote writes v in the one dotenv dialect that python-dotenv (with
+// its default interpolation) and Node's dotenv read back byte for byte:
+//
+//   - single quotes, where v holds no ', no carriage return, no \\ and
+//     does not end in \ (python-dotenv unescapes \\ and \' there, Node
+//     nothing);
+//   - else double quotes, where v holds no " and no \, with a carriage
+//     return written \r (the only escape, with \n, that both unescape);
+//   - line feeds are written as they are, inside the quotes.
+//
+// Anything else is refused, as is ${ (python-dotenv expands it in any
+// quotes) and text that is not UTF-8.
+func dotenvQuote(v []byte) (string, error) {
+	s := string(v)
+	const cannot = "which no dotenv quoting carries the same in python-dotenv and Node's dotenv; use --format shell or json"
+	switch {
+	case !utf8.ValidString(s):
+		return "", fmt.Errorf("the value is not UTF-8 text, %s", cannot)
+	case strings.Contains(s, "${"):
+		return "", errors.New("the value holds ${, which python-dotenv expands even in quotes; use --format shell or json")
+	case !strings.ContainsAny(s, "'\r") && !strings.Contains(s, `\\`) && !strings.HasSuffix(s, `\`):
+		return "'" + s + "'", nil
+	case strings.Contains(s, `"`) && strings.Contains(s, "'"):
+		return "", fmt.Errorf("the value holds both ' and \", %s", cannot)
+	case strings.Contains(s, `\`):
+		return "", errors.New("the value holds a backslash that python-dotenv and Node's dotenv read differently in any quotes; use --format shell or json")
+	case strings.Contains(s, `"`):
+		return "", fmt.Errorf("the value holds \" and a carriage return, %s", cannot)
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
+	return `"` + strings.ReplaceAll(s, "\r", `\r`) + `"`, nil
+}
+
+// dockerCheck refuses what docker run --env-file cannot carry: it reads
+// one NAME=value a line, byte for byte, with no quoting at all.
+func dockerCheck(v []byte) error {
+	switch {
+	case bytes.ContainsAny(v, "\n\r"):
+		return errors.New("the value holds a line break, which docker run --env-file cannot carry; use a file target or --format json")
+	case !utf8.Valid(v):
+		return errors.New("the value is not UTF-8 text, which docker run --env-file refuses; use a file target or --format shell")
+	}
+	return nil
 }
 
 // GetCmd prints one value.
