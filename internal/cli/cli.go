@@ -65,18 +65,7 @@ func Main(args []string, deps Deps) (code int) {
 		return launch.CodeFailed
 	}
 	var cli CLI
-	parser, err := kong.New(&cli,
-		kong.Name("smexec"),
-		kong.Description("Inject AWS Secrets Manager secrets into a command's environment and files, then run it."),
-		kong.Writers(deps.Stdout, deps.Stderr),
-		kong.Exit(func(c int) { panic(exitPanic(c)) }),
-		kong.DefaultEnvars("SMEXEC"),
-		kong.Bind(&deps),
-		kong.NamedMapper("refresh", refreshMapper),
-	)
-	if err != nil {
-		panic(err) // the command structs are wrong: a bug, not input
-	}
+	parser := newParser(&cli, &deps)
 	defer func() {
 		switch p := recover().(type) {
 		case nil:
@@ -94,6 +83,24 @@ func Main(args []string, deps Deps) (code int) {
 	deps.jsonLog = cli.LogFormat == "json"
 	warnHidden(&deps, ctx)
 	return report(deps.Stderr, ctx.Run(), string(cli.LogFormat))
+}
+
+// newParser builds smexec's kong parser over cli, with deps bound for the
+// commands' Run methods.
+func newParser(cli *CLI, deps *Deps) *kong.Kong {
+	parser, err := kong.New(cli,
+		kong.Name("smexec"),
+		kong.Description("Inject AWS Secrets Manager secrets into a command's environment and files, then run it."),
+		kong.Writers(deps.Stdout, deps.Stderr),
+		kong.Exit(func(c int) { panic(exitPanic(c)) }),
+		kong.DefaultEnvars("SMEXEC"),
+		kong.Bind(deps),
+		kong.NamedMapper("refresh", refreshMapper),
+	)
+	if err != nil {
+		panic(err) // the command structs are wrong: a bug, not input
+	}
+	return parser
 }
 
 // withDefaultCommand puts "exec" in front of args whose first positional
