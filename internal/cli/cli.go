@@ -77,7 +77,7 @@ func Main(args []string, deps Deps) (code int) {
 	}()
 	ctx, err := parser.Parse(withDefaultCommand(parser, args))
 	if err != nil {
-		return report(deps.Stderr, usageError(err), parsedLogFormat(err, deps.Environ))
+		return report(deps.Stderr, usageError(withEnvar(err, deps.Environ)), parsedLogFormat(err, deps.Environ))
 	}
 	deps.Log = newLogger(deps.Stderr, string(cli.LogLevel), string(cli.LogFormat))
 	deps.jsonLog = cli.LogFormat == "json"

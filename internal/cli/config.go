@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -145,4 +146,38 @@ func childEnviron(environ []string, pass bool) []string {
 		}
 	}
 	return out
+}
+
+// withEnvar adds "(from envar NAME="VALUE")" to a kong error about a flag
+// whose value came from its SMEXEC_… variable, where kong leaves it out
+// (a value outside the flag's enum), so that every such error names the
+// variable to fix.
+func withEnvar(err error, environ []string) error {
+	var pe *kong.ParseError
+	if !errors.As(err, &pe) || pe.Context == nil || strings.Contains(err.Error(), "(from envar ") {
+		return err
+	}
+	onLine := map[*kong.Flag]bool{}
+	for _, tr := range pe.Context.Path {
+		if tr.Flag != nil {
+			onLine[tr.Flag] = true
+		}
+	}
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, f := range pe.Context.Flags() {
+		if onLine[f] || !strings.HasPrefix(err.Error(), "--"+f.Name+" ") {
+			continue
+		}
+		for _, name := range f.Envs {
+			if v, ok := env[name]; ok {
+				return fmt.Errorf("%w (from envar %s=%q)", err, name, v)
+			}
+		}
+	}
+	return err
 }
