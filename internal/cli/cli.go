@@ -15,6 +15,7 @@ import (
 
 	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/resolve"
+	"github.com/smexec/smexec/internal/target"
 )
 
 // Deps is everything the commands need from the outside world; main builds
@@ -196,6 +197,10 @@ func fail(errs ...error) *Failure {
 		var me *mappingError
 		if errors.As(err, &me) {
 			p.Mapping, p.Secret = me.mapping, me.secret
+		}
+		var te *target.MappingError
+		if p.Mapping == "" && errors.As(err, &te) {
+			p.Mapping = te.Source
 		}
 		var api smithy.APIError
 		if errors.As(err, &api) {

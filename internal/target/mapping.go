@@ -99,6 +99,15 @@ func (m Mapping) String() string {
 	return t + "=" + m.Ref.String()
 }
 
+// MappingError is what is wrong with one mapping, named by its Source.
+type MappingError struct {
+	Source string
+	Err    error
+}
+
+func (e *MappingError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *MappingError) Unwrap() error { return e.Err }
+
 // ParseMappings reads a mappings file: one TARGET=REF a line, blank lines
 // and lines starting with '#' ignored. Every bad line is reported, each
 // named by file and line number. Lines may be of any length; a long one is
@@ -118,7 +127,7 @@ func ParseMappings(name string, r io.Reader) ([]Mapping, error) {
 			src := fmt.Sprintf("%s:%d %s", name, n, shorten(line))
 			m, perr := ParseLine(line)
 			if perr != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", src, perr))
+				errs = append(errs, &MappingError{Source: src, Err: perr})
 			} else {
 				m.Source = src
 				ms = append(ms, m)
@@ -158,7 +167,7 @@ func CheckDuplicates(ms []Mapping) error {
 	for _, m := range ms {
 		i := id{m.Kind, m.Name}
 		if prev, ok := first[i]; ok {
-			errs = append(errs, fmt.Errorf("%s: target %s is already set by %s", m.Source, m.Name, prev))
+			errs = append(errs, &MappingError{Source: m.Source, Err: fmt.Errorf("target %s is already set by %s", m.Name, prev)})
 			continue
 		}
 		first[i] = m.Source
