@@ -53,10 +53,9 @@ func reportJSON(w io.Writer, problems []Problem) {
 	log := slog.New(slog.NewJSONHandler(w, nil))
 	for _, p := range problems {
 		var attrs []slog.Attr
-		for _, f := range [][2]string{{"mapping", p.Mapping}, {"secret", p.Secret}, {"code", p.Code}, {"hint", p.Hint}} {
-			if f[1] != "" {
-				attrs = append(attrs, slog.String(f[0], f[1]))
-			}
+		fields := p.fields()
+		for i := 0; i < len(fields); i += 2 {
+			attrs = append(attrs, slog.String(fields[i].(string), fields[i+1].(string)))
 		}
 		log.LogAttrs(context.Background(), slog.LevelError, p.Msg, attrs...)
 	}
@@ -67,6 +66,18 @@ func logDebug(deps *Deps, msg string, args ...any) {
 	if deps.Log != nil {
 		deps.Log.Debug(msg, args...)
 	}
+}
+
+// fields are the problem's structured fields that are set, as slog
+// key-value pairs: mapping, secret, code, hint.
+func (p Problem) fields() []any {
+	var kv []any
+	for _, f := range [][2]string{{"mapping", p.Mapping}, {"secret", p.Secret}, {"code", p.Code}, {"hint", p.Hint}} {
+		if f[1] != "" {
+			kv = append(kv, f[0], f[1])
+		}
+	}
+	return kv
 }
 
 // warn prints a warning that does not fail the run: a

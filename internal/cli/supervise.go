@@ -204,11 +204,7 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 				f = fail(err)
 			}
 			for _, p := range f.Problems {
-				args := []any{"err", p.Msg}
-				if p.Hint != "" {
-					args = append(args, "hint", p.Hint)
-				}
-				s.deps.Log.Warn("refresh failed; keeping the current values and retrying", args...)
+				s.deps.Log.Warn("refresh failed; keeping the current values and retrying", append([]any{"err", p.Msg}, p.fields()...)...)
 			}
 			continue
 		}
