@@ -7,7 +7,7 @@ BIN     := bin/smexec
 MOTO    := $(or $(shell command -v moto_server 2>/dev/null),$(abspath $(VENV)/bin/moto_server))
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all help test build demo bench lint moto clean fuzz stress vuln
+.PHONY: all help test build demo bench lint moto dotenv-readers clean fuzz stress vuln
 
 all: test
 
@@ -28,8 +28,25 @@ moto:
 		python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet 'moto[server]'; \
 	fi
 
-test: moto
-	MOTO_SERVER=$(MOTO) $(GO) test -race -count=1 ./...
+# export's dotenv output is tested against the real readers: python-dotenv
+# (python3's own where it has it, else installed into $(VENV) with pip) and
+# Node's dotenv (installed into .node with npm where missing).
+DOTENV_PYTHON := $(shell python3 -c 'import dotenv' 2>/dev/null && echo python3 || echo $(abspath $(VENV)/bin/python3))
+NODE_MODULES  := $(abspath .node/node_modules)
+NODE_DOTENV   := 17.4.2
+
+dotenv-readers:
+	@if ! $(DOTENV_PYTHON) -c 'import dotenv' 2>/dev/null; then \
+		echo "python-dotenv not found: installing it into $(VENV) with pip"; \
+		python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet python-dotenv; \
+	fi
+	@if [ ! -f $(NODE_MODULES)/dotenv/package.json ]; then \
+		echo "Node's dotenv not found: installing dotenv@$(NODE_DOTENV) into .node with npm"; \
+		npm install --silent --no-audit --no-fund --prefix .node dotenv@$(NODE_DOTENV); \
+	fi
+
+test: moto dotenv-readers
+	MOTO_SERVER=$(MOTO) DOTENV_PYTHON=$(DOTENV_PYTHON) DOTENV_NODE_MODULES=$(NODE_MODULES) $(GO) test -race -count=1 ./...
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -104,4 +121,4 @@ stress: moto
 	MOTO_SERVER=$(MOTO) $(GO) test -count=1 -v -timeout 30m -run '^TestHerd$$' . -herd 200 -herd.modes $(STRESS_MODES)
 
 clean:
-	rm -rf bin $(VENV)
+	rm -rf bin $(VENV) .node

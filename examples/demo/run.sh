@@ -102,8 +102,11 @@ export AWS_ENDPOINT_URL_SECRETS_MANAGER="$URL"
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION
-unset SMEXEC_ENV SMEXEC_FILE SMEXEC_SECRET SMEXEC_SECRETS_DIR SMEXEC_MAPPINGS \
-	SMEXEC_PRESERVE_ENV SMEXEC_REGION SMEXEC_TIMEOUT SMEXEC_FILE_MODE SMEXEC_FILE_OWNER SMEXEC_FORMAT
+# Every SMEXEC_ variable, whatever flag it sets (SMEXEC_AGENT, SMEXEC_MASK,
+# one added later), not a list that falls behind.
+for name in $(env | sed -n 's/^\(SMEXEC_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$name"
+done
 
 # quote writes $1 as a shell word, so the commands shown can be pasted.
 quote() {

@@ -2,39 +2,117 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/smexec/smexec/internal/target"
 )
 
-// checkRow is one mapping in check --format json: what the table shows,
-// with the REF, never the value.
+// Status of a mapping in check's output.
+const (
+	statusResolved  = "resolved"
+	statusPreserved = "preserved" // --preserve-env left the env var as it is; not fetched
+	statusFailed    = "failed"
+)
+
+// checkRow is one mapping in check's output: what was read, never the
+// value; or why it was not.
 type checkRow struct {
-	Kind      string   `json:"kind"`           // env or file
-	Name      string   `json:"name,omitempty"` // of an env target
-	Path      string   `json:"path,omitempty"` // of a file target
-	Ref       string   `json:"ref"`
+	Kind   string `json:"kind"`           // env or file
+	Name   string `json:"name,omitempty"` // of an env target
+	Path   string `json:"path,omitempty"` // of a file target
+	Ref    string `json:"ref"`
+	Status string `json:"status"`
+	*checkRead
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// checkRead is what a resolved mapping read.
+type checkRead struct {
 	ARN       string   `json:"arn"`
 	VersionID string   `json:"version_id"`
 	Stages    []string `json:"stages"`
 	Bytes     int      `json:"bytes"` // the size of the value the target gets
 }
 
-// checkJSON writes the resolved mappings as a JSON array, [] when none
-// resolved.
-func checkJSON(w io.Writer, vals []value) error {
-	rows := make([]checkRow, 0, len(vals))
+// checkRows lists every mapping of ms in order, each resolved (in vals),
+// preserved (in kept) or failed (its problem in rerr).
+func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
+	resolved := map[string]value{}
 	for _, v := range vals {
-		r := checkRow{Kind: "env", Name: v.Name, Ref: v.Ref.String(), ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
-		if v.Kind == target.File {
-			r.Kind, r.Name, r.Path = "file", "", v.Name
+		resolved[v.Source] = v
+	}
+	preserved := map[string]bool{}
+	for _, m := range kept {
+		preserved[m.Source] = true
+	}
+	failed := map[string]Problem{}
+	var f *Failure
+	if errors.As(rerr, &f) {
+		for _, p := range f.Problems {
+			if p.Mapping != "" {
+				failed[p.Mapping] = p
+			}
 		}
-		if r.Stages == nil {
-			r.Stages = []string{}
+	}
+	rows := make([]checkRow, 0, len(ms))
+	for _, m := range ms {
+		r := checkRow{Kind: "env", Name: m.Name, Ref: m.Ref.String()}
+		if m.Kind == target.File {
+			r.Kind, r.Name, r.Path = "file", "", m.Name
+		}
+		if v, ok := resolved[m.Source]; ok {
+			r.Status = statusResolved
+			r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
+			if r.Stages == nil {
+				r.Stages = []string{}
+			}
+		} else if preserved[m.Source] {
+			r.Status = statusPreserved
+		} else if p, ok := failed[m.Source]; ok {
+			r.Status, r.Error, r.Hint = statusFailed, p.Msg, p.Hint
+		} else {
+			continue // a failure of the whole run, reported on stderr
 		}
 		rows = append(rows, r)
 	}
+	return rows
+}
+
+// checkJSON writes the rows as a JSON array, [] when there are none.
+func checkJSON(w io.Writer, rows []checkRow) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rows)
+}
+
+// checkTable writes the resolved and preserved rows as a table; the
+// failures are on stderr. With no such row it writes nothing, not even
+// the header.
+func checkTable(w io.Writer, rows []checkRow) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := false
+	for _, r := range rows {
+		if r.Status == statusFailed {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(tw, "TARGET\tSECRET\tVERSION\tSTAGES\tSIZE")
+			header = true
+		}
+		name := r.Name
+		if r.Kind == "file" {
+			name = r.Path
+		}
+		if r.Status == statusPreserved {
+			fmt.Fprintf(tw, "%s %s\t(preserved: already set, not fetched)\t-\t-\t-\n", r.Kind, name)
+			continue
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", r.Kind, name, r.ARN, r.VersionID, strings.Join(r.Stages, ","), r.Bytes)
+	}
+	tw.Flush()
 }

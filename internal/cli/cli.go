@@ -8,11 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/aws/smithy-go"
 
 	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/resolve"
+	"github.com/smexec/smexec/internal/target"
 )
 
 // Deps is everything the commands need from the outside world; main builds
@@ -30,18 +33,22 @@ type Deps struct {
 	Log *slog.Logger
 	// jsonLog is --log-format json: warnings go to Log, not as lines.
 	jsonLog bool
+	// start is when Main began, for the debug log's timings.
+	start time.Time
 }
 
 // CLI is the command tree.
 type CLI struct {
-	LogLevel  string `default:"warn" enum:"debug,info,warn,error" help:"Log level on stderr: debug, info, warn or error."`
-	LogFormat string `default:"text" enum:"text,json" help:"Log format on stderr: text, or json (one object a line, errors too)."`
+	LogLevel    logLevel    `default:"warn" enum:"debug,info,warn,error" help:"Log level on stderr: debug, info, warn or error (any case)."`
+	LogFormat   logFormat   `default:"text" enum:"text,json" help:"Log format on stderr: text, or json (one object a line, errors too)."`
+	VersionFlag versionFlag `name:"version" env:"-" help:"Print the version and exit."`
 
 	Exec    ExecCmd    `cmd:"" default:"withargs" help:"Resolve the mappings, then run COMMAND with them (the default command)."`
 	Check   CheckCmd   `cmd:"" help:"Resolve every mapping and print a table of what would be injected; run nothing."`
-	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON or shell."`
+	Export  ExportCmd  `cmd:"" help:"Resolve the env mappings and print them as dotenv, JSON, shell or docker --env-file."`
 	Get     GetCmd     `cmd:"" help:"Print the value of one REF on stdout."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
+	HelpCmd HelpCmd    `cmd:"" name:"help" help:"Show the help of smexec or of one command (a program named help runs as smexec -- help)."`
 
 	ECSImport  ECSImportCmd  `cmd:"" name:"ecs-import" help:"Print the --mappings file equivalent to an ECS task definition's secrets."`
 	Install    InstallCmd    `cmd:"" help:"Copy this smexec binary into DIR, for an init container that shares it through a volume."`
@@ -56,18 +63,13 @@ type exitPanic int
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, deps Deps) (code int) {
-	var cli CLI
-	parser, err := kong.New(&cli,
-		kong.Name("smexec"),
-		kong.Description("Inject AWS Secrets Manager secrets into a command's environment and files, then run it."),
-		kong.Writers(deps.Stdout, deps.Stderr),
-		kong.Exit(func(c int) { panic(exitPanic(c)) }),
-		kong.DefaultEnvars("SMEXEC"),
-		kong.Bind(&deps),
-	)
-	if err != nil {
-		panic(err) // the command structs are wrong: a bug, not input
+	deps.start = time.Now()
+	if len(args) == 0 {
+		io.WriteString(deps.Stderr, shortUsage)
+		return launch.CodeFailed
 	}
+	var cli CLI
+	parser := newParser(&cli, &deps)
 	defer func() {
 		switch p := recover().(type) {
 		case nil:
@@ -79,11 +81,30 @@ func Main(args []string, deps Deps) (code int) {
 	}()
 	ctx, err := parser.Parse(withDefaultCommand(parser, args))
 	if err != nil {
-		return report(deps.Stderr, usageError(err), parsedLogFormat(err, deps.Environ))
+		return report(deps.Stderr, usageError(withEnvar(err, deps.Environ)), parsedLogFormat(err, deps.Environ))
 	}
-	deps.Log = newLogger(deps.Stderr, cli.LogLevel, cli.LogFormat)
+	deps.Log = newLogger(deps.Stderr, string(cli.LogLevel), string(cli.LogFormat))
 	deps.jsonLog = cli.LogFormat == "json"
-	return report(deps.Stderr, ctx.Run(), cli.LogFormat)
+	warnHidden(&deps, ctx)
+	return report(deps.Stderr, ctx.Run(), string(cli.LogFormat))
+}
+
+// newParser builds smexec's kong parser over cli, with deps bound for the
+// commands' Run methods.
+func newParser(cli *CLI, deps *Deps) *kong.Kong {
+	parser, err := kong.New(cli,
+		kong.Name("smexec"),
+		kong.Description("Inject AWS Secrets Manager secrets into a command's environment and files, then run it."),
+		kong.Writers(deps.Stdout, deps.Stderr),
+		kong.Exit(func(c int) { panic(exitPanic(c)) }),
+		kong.DefaultEnvars("SMEXEC"),
+		kong.Bind(deps),
+		kong.NamedMapper("refresh", refreshMapper),
+	)
+	if err != nil {
+		panic(err) // the command structs are wrong: a bug, not input
+	}
+	return parser
 }
 
 // withDefaultCommand puts "exec" in front of args whose first positional
@@ -110,7 +131,7 @@ func withDefaultCommand(parser *kong.Kong, args []string) []string {
 		case a == "--":
 			return append([]string{"exec"}, args...)
 		case strings.HasPrefix(a, "-"):
-			if a == "-h" || a == "--help" {
+			if a == "-h" || a == "--help" || a == "--version" {
 				return args
 			}
 			if takesValue[a] {
@@ -134,10 +155,15 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// Problem is one line of failure, with an optional hint.
+// Problem is one line of failure, with an optional hint, and, for JSON
+// error records and check's rows, what it is about: the mapping as the
+// user wrote it, the secret, and the error code AWS gave.
 type Problem struct {
-	Msg  string
-	Hint string
+	Msg     string
+	Hint    string
+	Mapping string
+	Secret  string
+	Code    string
 }
 
 // Failure is a failed run of the launcher: every problem found, and the
@@ -170,9 +196,40 @@ func fail(errs ...error) *Failure {
 			f.Problems = append(f.Problems, fail(j.Unwrap()...).Problems...)
 			continue
 		}
-		f.Problems = append(f.Problems, Problem{Msg: err.Error(), Hint: resolve.Hint(err)})
+		p := Problem{Msg: err.Error(), Hint: resolve.Hint(err)}
+		var me *mappingError
+		if errors.As(err, &me) {
+			p.Mapping, p.Secret = me.mapping, me.secret
+		}
+		var te *target.MappingError
+		if p.Mapping == "" && errors.As(err, &te) {
+			p.Mapping = te.Source
+		}
+		var api smithy.APIError
+		if errors.As(err, &api) {
+			p.Code = api.ErrorCode()
+		}
+		f.Problems = append(f.Problems, p)
 	}
 	return f
+}
+
+// mappingError is the failure of one mapping: its text is the mapping as
+// written, then the cause; mapping and secret are kept apart for the
+// structured fields of JSON error records and check's rows.
+type mappingError struct {
+	mapping string
+	secret  string // the secret's id or ARN as the REF gives it; "" before parsing
+	msg     string
+	err     error
+}
+
+func (e *mappingError) Error() string { return e.msg }
+func (e *mappingError) Unwrap() error { return e.err }
+
+// mappingErr is the error "MAPPING: CAUSE" of one mapping.
+func mappingErr(mapping, secret string, err error) error {
+	return &mappingError{mapping: mapping, secret: secret, msg: mapping + ": " + err.Error(), err: err}
 }
 
 func usageError(err error) error {

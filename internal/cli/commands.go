@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"unicode/utf8"
 
 	"github.com/smexec/smexec/internal/launch"
@@ -19,9 +19,9 @@ import (
 // CheckCmd resolves every mapping and prints what would be injected,
 // never a value.
 type CheckCmd struct {
-	AWSFlags
 	EnvFlags
 	FileFlags
+	AWSFlags
 	Format string `default:"table" enum:"table,json" env:"SMEXEC_CHECK_FORMAT" help:"Output format: table, or json (an array of objects)."`
 }
 
@@ -34,40 +34,33 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	}
 	// What exec would refuse before writing, check refuses too.
 	perr := preflightFiles(ms)
+	fetch, kept := ms, []target.Mapping(nil)
 	if c.PreserveEnv {
-		ms = preserve(ms, deps.Environ)
+		fetch, kept = splitPreserved(ms, deps.Environ)
 	}
-	vals, rerr := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
+	vals, rerr := resolveAll(intr.Context(), deps, c.AWSFlags, fetch)
 	if i := intr.Caught(); i != nil {
 		return i
 	}
 	if rerr == nil {
-		rerr = preflightExec(launch.Command{Env: childEnv(deps.Environ, vals, &c.FileFlags)}, vals)
+		env := childEnv(childEnviron(deps.Environ, false), vals, &c.FileFlags)
+		rerr = preflightExec(launch.Command{Env: env}, vals)
 	}
 	rerr = joinFailures(perr, rerr)
+	rows := checkRows(ms, kept, vals, rerr)
 	if c.Format == "json" {
-		return errors.Join(checkJSON(deps.Stdout, vals), rerr)
+		return errors.Join(checkJSON(deps.Stdout, rows), rerr)
 	}
-	tw := tabwriter.NewWriter(deps.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tSECRET\tVERSION\tSTAGES\tSIZE")
-	for _, v := range vals {
-		kind := "env"
-		if v.Kind == target.File {
-			kind = "file"
-		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", kind, v.Name, v.Secret.ARN, v.Secret.VersionID,
-			strings.Join(v.Secret.Stages, ","), len(v.Data))
-	}
-	tw.Flush()
+	checkTable(deps.Stdout, rows)
 	return rerr
 }
 
 // ExportCmd prints the env mappings' values for a shell, a dotenv file or
 // a JSON consumer.
 type ExportCmd struct {
-	AWSFlags
 	EnvFlags
-	Format string `default:"dotenv" enum:"dotenv,json,shell" help:"Output format: dotenv, json or shell."`
+	AWSFlags
+	Format string `default:"dotenv" enum:"dotenv,json,shell,docker" help:"Output format: dotenv, json, shell, or docker (for docker run --env-file)."`
 }
 
 func (c *ExportCmd) Run(deps *Deps) error {
@@ -126,9 +119,30 @@ func export(format string, vals []value) ([]byte, error) {
 		for _, v := range vals {
 			fmt.Fprintf(&b, "export %s=%s\n", v.Name, shellQuote(string(v.Data)))
 		}
-	default:
+	case "docker":
+		var errs []error
 		for _, v := range vals {
-			fmt.Fprintf(&b, "%s=%s\n", v.Name, dotenvQuote(string(v.Data)))
+			if err := dockerCheck(v.Data); err != nil {
+				errs = append(errs, mappingErr(v.Source, v.Ref.SecretID, err))
+				continue
+			}
+			fmt.Fprintf(&b, "%s=%s\n", v.Name, v.Data)
+		}
+		if len(errs) > 0 {
+			return nil, fail(errs...)
+		}
+	default:
+		var errs []error
+		for _, v := range vals {
+			q, err := dotenvQuote(v.Data)
+			if err != nil {
+				errs = append(errs, mappingErr(v.Source, v.Ref.SecretID, err))
+				continue
+			}
+			fmt.Fprintf(&b, "%s=%s\n", v.Name, q)
+		}
+		if len(errs) > 0 {
+			return nil, fail(errs...)
 		}
 	}
 	return []byte(b.String()), nil
@@ -140,17 +154,48 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// dotenvQuote quotes s for dotenv readers (docker compose, python-dotenv,
-// node dotenv): single quotes, literal in all of them, where s has none
-// and no backslash; otherwise double quotes with \\ \" \n \r and \t
-// escaped. dotenv has no escape for $ that its readers agree on: a
-// double-quoted value holding ${…} may be expanded by the reader.
-func dotenvQuote(s string) string {
-	if !strings.ContainsAny(s, `'\`) {
-		return "'" + s + "'"
+// dotenvQuote writes v in the one dotenv dialect that python-dotenv (with
+// its default interpolation) and Node's dotenv read back byte for byte:
+//
+//   - single quotes, where v holds no ', no carriage return, no \\ and
+//     does not end in \ (python-dotenv unescapes \\ and \' there, Node
+//     nothing);
+//   - else double quotes, where v holds no " and no \, with a carriage
+//     return written \r (the only escape, with \n, that both unescape);
+//   - line feeds are written as they are, inside the quotes.
+//
+// Anything else is refused, as is ${ (python-dotenv expands it in any
+// quotes) and text that is not UTF-8.
+func dotenvQuote(v []byte) (string, error) {
+	s := string(v)
+	const cannot = "which no dotenv quoting carries the same in python-dotenv and Node's dotenv; use --format shell or json"
+	switch {
+	case !utf8.ValidString(s):
+		return "", fmt.Errorf("the value is not UTF-8 text, %s", cannot)
+	case strings.Contains(s, "${"):
+		return "", errors.New("the value holds ${, which python-dotenv expands even in quotes; use --format shell or json")
+	case !strings.ContainsAny(s, "'\r") && !strings.Contains(s, `\\`) && !strings.HasSuffix(s, `\`):
+		return "'" + s + "'", nil
+	case strings.Contains(s, `"`) && strings.Contains(s, "'"):
+		return "", fmt.Errorf("the value holds both ' and \", %s", cannot)
+	case strings.Contains(s, `\`):
+		return "", errors.New("the value holds a backslash that python-dotenv and Node's dotenv read differently in any quotes; use --format shell or json")
+	case strings.Contains(s, `"`):
+		return "", fmt.Errorf("the value holds \" and a carriage return, %s", cannot)
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
+	return `"` + strings.ReplaceAll(s, "\r", `\r`) + `"`, nil
+}
+
+// dockerCheck refuses what docker run --env-file cannot carry: it reads
+// one NAME=value a line, byte for byte, with no quoting at all.
+func dockerCheck(v []byte) error {
+	switch {
+	case bytes.ContainsAny(v, "\n\r"):
+		return errors.New("the value holds a line break, which docker run --env-file cannot carry; use a file target or --format json")
+	case !utf8.Valid(v):
+		return errors.New("the value is not UTF-8 text, which docker run --env-file refuses; use a file target or --format shell")
+	}
+	return nil
 }
 
 // GetCmd prints one value.

@@ -95,6 +95,12 @@ func completionModel(root *kong.Node) compModel {
 		}
 		m.cmds = append(m.cmds, c)
 	}
+	// help's argument is one of the commands.
+	for i := range m.cmds {
+		if m.cmds[i].name == "help" {
+			m.cmds[i].arg, m.cmds[i].values = "values", strings.Fields(m.names())
+		}
+	}
 	return m
 }
 

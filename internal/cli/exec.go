@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"os"
+	"time"
 
 	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
@@ -11,11 +12,12 @@ import (
 // ExecCmd resolves the mappings, writes the files, and then replaces the
 // launcher with the child, or supervises it.
 type ExecCmd struct {
-	AWSFlags
 	EnvFlags
 	FileFlags
-	FileMode  fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal."`
-	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files and of the folders created for them, ids 0 to 4294967294 (the launcher must run as root)."`
+	FileMode      fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal. Default: ${default}."`
+	FileOwner     *owner   `placeholder:"UID[:GID]" help:"Owner of written files and of the folders created for them, ids 0 to 4294967294 (the launcher must run as root)."`
+	PassSmexecEnv bool     `help:"Pass smexec's own SMEXEC_… variables on to COMMAND, which by default does not get them."`
+	AWSFlags
 	SuperviseFlags
 
 	Command []string `arg:"" passthrough:"partial" placeholder:"COMMAND [ARG...]" help:"The command to run, after --."`
@@ -46,6 +48,9 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	// before any secret is fetched.
 	path, err := launch.Find(c.Command[0])
 	if err != nil {
+		return err
+	}
+	if err := checkInterpreter(c.Command[0], path); err != nil {
 		return err
 	}
 	if err := preflightFiles(ms); err != nil {
@@ -81,6 +86,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 		}
 		return fail(err)
 	}
+	logDebug(deps, "starting the command", "path", path, "files_written", len(writes), "supervise", supervise, "since_start", time.Since(deps.start))
 	if supervise {
 		i, sigs := intr.Handover()
 		if i != nil {

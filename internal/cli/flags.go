@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -14,7 +16,8 @@ import (
 
 // list is a repeatable string flag. One value may hold several entries,
 // one a line, so a single SMEXEC_… environment variable can carry many
-// mappings.
+// mappings; as in a mappings file, blank lines and lines starting with
+// '#' are skipped.
 type list []string
 
 func (l *list) Decode(ctx *kong.DecodeContext) error {
@@ -23,7 +26,7 @@ func (l *list) Decode(ctx *kong.DecodeContext) error {
 		return err
 	}
 	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			*l = append(*l, line)
 		}
 	}
@@ -36,24 +39,41 @@ func (l *list) IsCumulative() bool { return true }
 // AWSFlags configure how secrets are fetched.
 type AWSFlags struct {
 	Region      string        `help:"Region for secrets given by name (ARNs carry their own). Default: the AWS SDK's (AWS_REGION, profile)." placeholder:"REGION"`
-	Timeout     time.Duration `default:"30s" help:"Give up resolving after this long."`
+	Timeout     time.Duration `default:"30s" help:"Give up resolving after this long. Default: ${default}."`
 	NoBatch     bool          `help:"Read every secret with GetSecretValue, never BatchGetSecretValue."`
-	Concurrency int           `default:"64" help:"Most requests to Secrets Manager in flight at once."`
+	Concurrency int           `default:"64" help:"Most requests to Secrets Manager in flight at once. Default: ${default}."`
 	SourceFlags
 }
 
 // EnvFlags are the mapping flags that set env vars.
 type EnvFlags struct {
 	Env         list `short:"e" placeholder:"NAME=REF" help:"Set env var NAME of the child to the value of REF. Repeatable."`
-	Mappings    list `placeholder:"FILE" help:"Read mappings from FILE, one TARGET=REF a line; a TARGET holding / is a file path. Repeatable."`
+	Mappings    list `placeholder:"FILE" help:"Read mappings from FILE (- for stdin), one TARGET=REF a line; a TARGET holding / is a file path. Repeatable."`
 	PreserveEnv bool `help:"Leave an env var that is already set alone, and do not fetch its secret."`
+	AllowEmpty  bool `help:"Go on when no mapping is given at all. Without it that is an error, so that an image whose mappings are unset does not start without its secrets."`
+
+	// stdin is what --mappings - reads, set from Deps by AfterApply.
+	stdin io.Reader
+}
+
+// AfterApply hands the mapping flags the process's stdin for
+// --mappings -.
+func (ef *EnvFlags) AfterApply(deps *Deps) error {
+	ef.stdin = deps.Stdin
+	return nil
+}
+
+// errNoMappings is the failure of a run given nothing to inject.
+func errNoMappings() *Failure {
+	return fail(errors.New("no mappings given: nothing to inject")).
+		withHint("give -e, -f, -s or --mappings (or SMEXEC_ENV, SMEXEC_MAPPINGS, …); to run without any, add --allow-empty (SMEXEC_ALLOW_EMPTY=true)")
 }
 
 // FileFlags are the mapping flags that write files.
 type FileFlags struct {
 	File       list   `short:"f" placeholder:"PATH=REF" help:"Write the value of REF to PATH before the child starts. Repeatable."`
 	Secret     list   `short:"s" placeholder:"REF" help:"Flyte layout: write the value to SECRETS-DIR/lower(group)/lower(key). Repeatable."`
-	SecretsDir string `default:"/etc/flyte/secrets" placeholder:"DIR" help:"Folder of the Flyte layout; the child gets FLYTE_SECRETS_DEFAULT_DIR set to it."`
+	SecretsDir string `default:"/etc/flyte/secrets" placeholder:"DIR" help:"Folder of the Flyte layout; the child gets FLYTE_SECRETS_DEFAULT_DIR set to it. Default: ${default}."`
 	FlyteFlags
 }
 
@@ -63,7 +83,7 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 	var errs []error
 	add := func(src string, m target.Mapping, err error) {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+			errs = append(errs, mappingErr(src, "", err))
 			return
 		}
 		m.Source = src
@@ -82,14 +102,29 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 			errs = append(errs, err)
 		}
 	}
+	stdinRead := false
 	for _, name := range ef.Mappings {
-		f, err := os.Open(name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--mappings: %w", err))
-			continue
+		var r io.Reader
+		if name == "-" {
+			if stdinRead {
+				errs = append(errs, errors.New("--mappings -: stdin can be read only once"))
+				continue
+			}
+			stdinRead = true
+			r, name = ef.stdin, "stdin"
+			if r == nil {
+				r = strings.NewReader("")
+			}
+		} else {
+			f, err := os.Open(name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("--mappings: %w", err))
+				continue
+			}
+			defer f.Close()
+			r = f
 		}
-		fms, err := target.ParseMappings(name, f)
-		f.Close()
+		fms, err := target.ParseMappings(name, r)
 		ms = append(ms, fms...)
 		if err != nil {
 			errs = append(errs, err)
@@ -100,6 +135,9 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 	}
 	if len(errs) > 0 {
 		return nil, fail(errs...)
+	}
+	if len(ms) == 0 && !ef.AllowEmpty {
+		return nil, errNoMappings()
 	}
 	return ms, nil
 }

@@ -4,7 +4,17 @@ package cli
 // HelpProvider). Indented lines are printed as they are.
 
 func (CLI) Help() string {
-	return `Examples:
+	return `Mapping flags, of exec (the default command), check and export; each repeats:
+
+    -e, --env NAME=REF     set env var NAME of COMMAND to the value of REF
+    -f, --file PATH=REF    write the value of REF to PATH (mode 0400) first
+    -s, --secret REF       Flyte layout: a file under --secrets-dir
+        --mappings FILE    TARGET=REF lines from FILE (- for stdin)
+        --allow-empty      run even when no mapping is given
+
+Every flag of a command: smexec help exec (or check, export, …).
+
+Examples:
 
     # Run a server with a password from a JSON secret and a TLS key file
     smexec -e DB_PASSWORD=prod/db:password -f /run/app/tls.key=prod/tls:key -- ./server

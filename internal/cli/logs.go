@@ -47,16 +47,37 @@ func audit(log *slog.Logger, source string, m target.Mapping, s *resolve.Secret)
 // reportJSON writes each problem as one JSON error record, the same shape
 // as the log's, in place of the "smexec: error:" lines, so that a
 // collector reading stderr gets objects only:
-// {"time":…,"level":"ERROR","msg":PROBLEM,"hint":HINT}.
+// {"time":…,"level":"ERROR","msg":PROBLEM,"mapping":…,"secret":…,"code":…,"hint":HINT},
+// each field present where the problem has it.
 func reportJSON(w io.Writer, problems []Problem) {
 	log := slog.New(slog.NewJSONHandler(w, nil))
 	for _, p := range problems {
 		var attrs []slog.Attr
-		if p.Hint != "" {
-			attrs = append(attrs, slog.String("hint", p.Hint))
+		fields := p.fields()
+		for i := 0; i < len(fields); i += 2 {
+			attrs = append(attrs, slog.String(fields[i].(string), fields[i+1].(string)))
 		}
 		log.LogAttrs(context.Background(), slog.LevelError, p.Msg, attrs...)
 	}
+}
+
+// logDebug logs at debug level, where there is a logger.
+func logDebug(deps *Deps, msg string, args ...any) {
+	if deps.Log != nil {
+		deps.Log.Debug(msg, args...)
+	}
+}
+
+// fields are the problem's structured fields that are set, as slog
+// key-value pairs: mapping, secret, code, hint.
+func (p Problem) fields() []any {
+	var kv []any
+	for _, f := range [][2]string{{"mapping", p.Mapping}, {"secret", p.Secret}, {"code", p.Code}, {"hint", p.Hint}} {
+		if f[1] != "" {
+			kv = append(kv, f[0], f[1])
+		}
+	}
+	return kv
 }
 
 // warn prints a warning that does not fail the run: a
@@ -76,15 +97,15 @@ func parsedLogFormat(err error, environ []string) string {
 	if errors.As(err, &pe) && pe.Context != nil {
 		for _, tr := range pe.Context.Path {
 			if tr.Flag != nil && tr.Flag.Name == "log-format" {
-				if v, ok := pe.Context.FlagValue(tr.Flag).(string); ok && v != "" {
-					return v
+				if v, ok := pe.Context.FlagValue(tr.Flag).(logFormat); ok && v != "" {
+					return string(v)
 				}
 			}
 		}
 	}
 	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, "SMEXEC_LOG_FORMAT="); ok && v == "json" {
-			return v
+		if v, ok := strings.CutPrefix(kv, "SMEXEC_LOG_FORMAT="); ok && strings.EqualFold(strings.TrimSpace(v), "json") {
+			return "json"
 		}
 	}
 	return "text"

@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/resolve"
@@ -21,14 +24,26 @@ type value struct {
 // preserve drops env mappings whose name is already set in environ, so
 // their secrets are not fetched.
 func preserve(ms []target.Mapping, environ []string) []target.Mapping {
+	fetch, _ := splitPreserved(ms, environ)
+	return fetch
+}
+
+// splitPreserved splits ms into the mappings to fetch and the env
+// mappings --preserve-env keeps as environ has them.
+func splitPreserved(ms []target.Mapping, environ []string) (fetch, kept []target.Mapping) {
 	set := map[string]bool{}
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		set[name] = true
 	}
-	return slices.DeleteFunc(ms, func(m target.Mapping) bool {
-		return m.Kind == target.Env && set[m.Name]
-	})
+	for _, m := range ms {
+		if m.Kind == target.Env && set[m.Name] {
+			kept = append(kept, m)
+		} else {
+			fetch = append(fetch, m)
+		}
+	}
+	return fetch, kept
 }
 
 // resolveAll fetches and renders every mapping. It returns the values of
@@ -57,6 +72,8 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	for i, m := range ms {
 		refs[i] = m.Ref
 	}
+	start := time.Now()
+	logPlan(deps.Log, ms, source, af, noBatch)
 	r := &resolve.Resolver{Clients: clients, Region: af.Region, NoBatch: af.NoBatch || noBatch, Concurrency: af.Concurrency, Log: deps.Log}
 	results := r.Fetch(ctx, refs)
 
@@ -65,7 +82,7 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	for i, m := range ms {
 		res := results[i]
 		if res.Err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", m.Source, res.Err))
+			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, res.Err))
 			continue
 		}
 		data, err := resolve.Render(res.Secret, m.Ref.JSONKey)
@@ -73,14 +90,40 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 			err = target.CheckEnvValue(m.Name, data)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: secret %s: %w", m.Source, m.Ref.SecretID, err))
+			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, fmt.Errorf("secret %s: %w", m.Ref.SecretID, err)))
 			continue
 		}
 		vals = append(vals, value{Mapping: m, Secret: res.Secret, Data: data})
 		audit(deps.Log, source, m, res.Secret)
 	}
+	logDebug(deps, "resolved", "mappings", len(ms), "failed", len(errs), "took", time.Since(start))
 	if len(errs) > 0 {
 		return vals, fail(errs...)
 	}
 	return vals, nil
+}
+
+// logPlan says at debug what resolving will do: how many mappings, how
+// many distinct secret versions in how many regions, from where, and
+// whether batched. Never a value.
+func logPlan(log *slog.Logger, ms []target.Mapping, source string, af AWSFlags, noBatch bool) {
+	if log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	type version struct{ id, stage, vid string }
+	secrets := map[version]bool{}
+	regions := map[string]bool{}
+	for _, m := range ms {
+		secrets[version{m.Ref.SecretID, m.Ref.VersionStage, m.Ref.VersionID}] = true
+		region := m.Ref.Region
+		if region == "" {
+			region = af.Region
+		}
+		if region == "" {
+			region = "(default)"
+		}
+		regions[region] = true
+	}
+	log.Debug("resolving", "mappings", len(ms), "secrets", len(secrets), "regions", strings.Join(slices.Sorted(maps.Keys(regions)), ","),
+		"source", source, "batch", !(af.NoBatch || noBatch), "concurrency", af.Concurrency, "timeout", af.Timeout)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -40,10 +41,17 @@ func (a *agentURL) Decode(ctx *kong.DecodeContext) error {
 			if !isHTTPURL(v) {
 				return fmt.Errorf("want an http:// URL such as %s, or true/false, but got %q", agent.DefaultURL, v)
 			}
+			if err := needPort(v); err != nil {
+				return err
+			}
 			*a = agentURL(v)
 		}
 	case (t.Type == kong.UntypedToken || t.Type == kong.PositionalArgumentToken) && isHTTPURL(t.String()):
-		*a = agentURL(ctx.Scan.Pop().String())
+		v := ctx.Scan.Pop().String()
+		if err := needPort(v); err != nil {
+			return err
+		}
+		*a = agentURL(v)
 	default:
 		*a = agent.DefaultURL
 	}
@@ -52,6 +60,15 @@ func (a *agentURL) Decode(ctx *kong.DecodeContext) error {
 
 // IsBool lets the flag stand alone.
 func (a *agentURL) IsBool() bool { return true }
+
+// needPort refuses an agent URL without a port: the agent listens on 2773,
+// and http://localhost alone would mean port 80.
+func needPort(v string) error {
+	if u, err := url.Parse(v); err == nil && u.Port() == "" {
+		return fmt.Errorf("want a port in the URL, such as %s, but got %q (without one it would be port 80 or 443)", agent.DefaultURL, v)
+	}
+	return nil
+}
 
 func isHTTPURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")

@@ -24,7 +24,7 @@ type SuperviseFlags struct {
 	NoSupervise bool          `help:"Replace smexec with the command even as PID 1."`
 	SignalGroup bool          `help:"Forward signals to the command's whole process group (supervise mode)."`
 	KeepFiles   bool          `help:"Leave written files in place when the command exits (supervise mode)."`
-	Refresh     time.Duration `placeholder:"DURATION" help:"Poll secrets not pinned to a version id about this often (jittered) and apply changed values (supervise mode)."`
+	Refresh     time.Duration `type:"refresh" placeholder:"DURATION" help:"Poll secrets not pinned to a version id about this often (jittered) and apply changed values (supervise mode)."`
 	OnChange    onChange      `default:"signal:HUP" placeholder:"ACTION" help:"What a changed value does: signal:NAME (files are rewritten first), restart, exit or none. Default: signal:HUP."`
 	KillSignal  signalName    `default:"TERM" placeholder:"SIGNAL" help:"Signal that stops the command for a restart or an exit. Default: TERM."`
 	KillTimeout time.Duration `default:"10s" help:"Send SIGKILL when the command outlives --kill-signal by this long."`
@@ -121,7 +121,8 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 
 // command is the child to start with vals.
 func (s *supervised) command(vals []value) launch.Command {
-	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: childEnv(s.deps.Environ, vals, &s.flags.FileFlags)}
+	env := childEnviron(s.deps.Environ, s.flags.PassSmexecEnv)
+	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: childEnv(env, vals, &s.flags.FileFlags)}
 }
 
 // removeFiles removes the files written, unless --keep-files; a file
@@ -194,11 +195,7 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 				f = fail(err)
 			}
 			for _, p := range f.Problems {
-				args := []any{"err", p.Msg}
-				if p.Hint != "" {
-					args = append(args, "hint", p.Hint)
-				}
-				s.deps.Log.Warn("refresh failed; keeping the current values and retrying", args...)
+				s.deps.Log.Warn("refresh failed; keeping the current values and retrying", append([]any{"err", p.Msg}, p.fields()...)...)
 			}
 			continue
 		}

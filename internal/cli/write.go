@@ -28,7 +28,8 @@ type WriteCmd struct {
 }
 
 func (c *WriteCmd) Run(deps *Deps) error {
-	ms, err := mappings(EnvFlags{Env: c.Env, Mappings: c.Mappings}, &c.FileFlags, deps.Environ)
+	// write says itself, in its own words, that it was given no file.
+	ms, err := mappings(EnvFlags{Env: c.Env, Mappings: c.Mappings, AllowEmpty: true, stdin: deps.Stdin}, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
 	}

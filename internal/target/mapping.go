@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/smexec/smexec/internal/ref"
 )
@@ -102,31 +103,61 @@ func (m Mapping) String() string {
 	return t + "=" + m.Ref.String()
 }
 
+// MappingError is what is wrong with one mapping, named by its Source.
+type MappingError struct {
+	Source string
+	Err    error
+}
+
+func (e *MappingError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *MappingError) Unwrap() error { return e.Err }
+
 // ParseMappings reads a mappings file: one TARGET=REF a line, blank lines
 // and lines starting with '#' ignored. Every bad line is reported, each
-// named by file and line number.
+// named by file and line number. Lines may be of any length; a long one is
+// shortened in errors.
 func ParseMappings(name string, r io.Reader) ([]Mapping, error) {
 	var ms []Mapping
 	var errs []error
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	br := bufio.NewReader(r)
+	for n := 1; ; n++ {
+		text, err := br.ReadString('\n')
+		if err != nil && err != io.EOF {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n, err))
+			break
 		}
-		src := fmt.Sprintf("%s:%d %s", name, n, line)
-		m, err := ParseLine(line)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", src, err))
-			continue
+		line := strings.TrimSpace(text)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			src := fmt.Sprintf("%s:%d %s", name, n, shorten(line))
+			m, perr := ParseLine(line)
+			if perr != nil {
+				errs = append(errs, &MappingError{Source: src, Err: perr})
+			} else {
+				m.Source = src
+				ms = append(ms, m)
+			}
 		}
-		m.Source = src
-		ms = append(ms, m)
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		if err == io.EOF {
+			break
+		}
 	}
 	return ms, errors.Join(errs...)
+}
+
+// maxSourceText is how much of a mappings line an error quotes.
+const maxSourceText = 200
+
+// shorten cuts a line quoted in errors to maxSourceText bytes, at a rune
+// boundary, with … after it.
+func shorten(s string) string {
+	if len(s) <= maxSourceText {
+		return s
+	}
+	i := maxSourceText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // CheckDuplicates reports every target named by more than one mapping.
@@ -140,7 +171,7 @@ func CheckDuplicates(ms []Mapping) error {
 	for _, m := range ms {
 		i := id{m.Kind, m.Name}
 		if prev, ok := first[i]; ok {
-			errs = append(errs, fmt.Errorf("%s: target %s is already set by %s", m.Source, m.Name, prev))
+			errs = append(errs, &MappingError{Source: m.Source, Err: fmt.Errorf("target %s is already set by %s", m.Name, prev)})
 			continue
 		}
 		first[i] = m.Source

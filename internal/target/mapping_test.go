@@ -447,3 +447,15 @@ func FuzzParseMappings(f *testing.F) {
 		}
 	})
 }
+
+func TestParseMappingsLongLineHasLineNumber(t *testing.T) {
+	long := "B=" + strings.Repeat("x", 70000)
+	_, err := ParseMappings("app.mappings", strings.NewReader("A=db\n"+long+"\n"))
+	if err == nil {
+		t.Fatal("a 70 KB REF was accepted")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "app.mappings:2 B=xxx") || strings.Contains(msg, "token too long") || len(msg) > 1000 {
+		t.Fatalf("error %.300q: want it to name app.mappings:2, shortened", msg)
+	}
+}
