@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"io"
+	"log/slog"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smexec/smexec/internal/target"
 )
 
 func TestOnChangeParsesEveryForm(t *testing.T) {
@@ -68,6 +73,43 @@ func TestSuperviseIsOnWhenAskedImpliedOrPID1(t *testing.T) {
 			got, err := f.enabled(tc.pid)
 			if (err != nil) != tc.fails || got != tc.want {
 				t.Errorf("got %v, %v; want %v, fails=%v", got, err, tc.want, tc.fails)
+			}
+		})
+	}
+}
+
+// Once the command runs, smexec keeps a value only when a feature needs
+// it: --mask hides it and --on-change restart starts the command with it
+// again. Otherwise the values are wiped, not just dropped.
+func TestSupervisedRunWipesTheValuesNoFeatureNeeds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags SuperviseFlags
+		keep  bool
+	}{
+		{"plain", SuperviseFlags{}, false},
+		{"--refresh with signal", SuperviseFlags{Refresh: time.Hour, OnChange: onChange{"signal", syscall.SIGHUP}}, false},
+		{"--refresh with restart", SuperviseFlags{Refresh: time.Hour, OnChange: onChange{action: "restart"}}, true},
+		{"--mask", SuperviseFlags{Mask: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.flags
+			f.KillSignal, f.KillTimeout = signalName(syscall.SIGTERM), time.Second
+			// Refresh would poll; the run is over long before it does.
+			cmd := &ExecCmd{SuperviseFlags: f, Command: []string{"true"}}
+			deps := &Deps{Log: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: io.Discard}
+			data := []byte("value-of-a-secret")
+			vals := []value{{Mapping: target.Mapping{Kind: target.Env, Name: "A"}, Data: data}}
+			s := &supervised{deps: deps, flags: cmd, path: "/bin/true"}
+			if err := s.run(vals); err != nil {
+				t.Fatal(err)
+			}
+			wiped := bytes.Count(data, []byte{0}) == len(data)
+			if kept := !wiped && s.vals[0].Data != nil; kept != tc.keep {
+				t.Errorf("value kept = %v (%q), want %v", kept, data, tc.keep)
+			}
+			if !tc.keep && !wiped {
+				t.Errorf("the value was dropped but not wiped: %q", data)
 			}
 		})
 	}
