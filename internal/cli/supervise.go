@@ -391,7 +391,10 @@ func (d *deathSignal) UnmarshalText(b []byte) error {
 		*d = 0
 		return nil
 	}
-	return (*signalName)(d).UnmarshalText(b)
+	if err := (*signalName)(d).UnmarshalText(b); err != nil {
+		return fmt.Errorf("signal %q: want a name such as KILL or TERM, a number, or none", b)
+	}
+	return nil
 }
 
 func (n signalName) String() string {

@@ -114,3 +114,18 @@ func TestSupervisedRunWipesTheValuesNoFeatureNeeds(t *testing.T) {
 		})
 	}
 }
+
+func TestParentDeathSignalTakesASignalOrNone(t *testing.T) {
+	for in, want := range map[string]syscall.Signal{"KILL": syscall.SIGKILL, "SIGTERM": syscall.SIGTERM, "1": syscall.SIGHUP, "none": 0, "NONE": 0} {
+		var got deathSignal
+		if err := got.UnmarshalText([]byte(in)); err != nil || syscall.Signal(got) != want {
+			t.Errorf("%q: got %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "nope", "0", "65"} {
+		var got deathSignal
+		if err := got.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%q: accepted as %d", bad, got)
+		}
+	}
+}
