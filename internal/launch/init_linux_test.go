@@ -2,9 +2,9 @@ package launch
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,13 +51,28 @@ func TestOwnJobIsNeverGroupZeroOrOneNorAsPID1(t *testing.T) {
 }
 
 // A SIGHUP ignored when smexec started (nohup) stays ignored for the
-// command: catching it would reset it to the default in the child.
+// command: catching it would reset it to the default in the child. The
+// test runs itself again with SIGHUP ignored from the start.
 func TestAnIgnoredSIGHUPStaysIgnoredForTheCommand(t *testing.T) {
-	signal.Ignore(syscall.SIGHUP)
-	defer signal.Reset(syscall.SIGHUP)
-	mask, err := strconv.ParseUint(strings.TrimSpace(run(t, status, Options{})), 16, 64)
+	if os.Getenv("SMEXEC_TEST_HUP_IGNORED") == "1" {
+		fmt.Println("mask", strings.TrimSpace(run(t, status, Options{})))
+		return
+	}
+	cmd := exec.Command("/bin/sh", "-c", `trap "" HUP; exec "$0" -test.run '^TestAnIgnoredSIGHUPStaysIgnoredForTheCommand$' -test.v`, os.Args[0])
+	cmd.Env = append(os.Environ(), "SMEXEC_TEST_HUP_IGNORED=1")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v: %s", err, out)
+	}
+	var hex string
+	for _, line := range strings.Split(string(out), "\n") {
+		if m, ok := strings.CutPrefix(line, "mask "); ok {
+			hex = m
+		}
+	}
+	mask, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil {
+		t.Fatalf("no mask in %s", out)
 	}
 	if mask&(1<<(syscall.SIGHUP-1)) == 0 {
 		t.Errorf("SigIgn %x: SIGHUP is not ignored for the command", mask)

@@ -142,6 +142,26 @@ func Supervise(cmd Command, opt Options) (*Supervisor, error) {
 	return s, nil
 }
 
+// startIgnored are the signals of interest that were ignored when smexec
+// started. They are read as the package is initialised, before any code
+// can notify them: os/signal forgets an inherited ignore once the signal
+// is notified, and a handler set up early in a run would hide it.
+var startIgnored = func() map[syscall.Signal]bool {
+	m := map[syscall.Signal]bool{}
+	for _, sig := range append([]os.Signal{syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU}, Forwarded...) {
+		if signal.Ignored(sig) || ignoredNow(sig.(syscall.Signal)) {
+			m[sig.(syscall.Signal)] = true
+		}
+	}
+	return m
+}()
+
+// IgnoredAtStart tells whether sig was ignored when smexec started, so
+// that whoever catches signals leaves it ignored, for smexec and for the
+// command. The Go runtime keeps an inherited ignore only for SIGHUP and
+// SIGINT and the job-control signals; for the others this is false.
+func IgnoredAtStart(sig syscall.Signal) bool { return startIgnored[sig] }
+
 // caught are the signals the supervisor catches. A signal that smexec's
 // caller ignored stays ignored, for smexec and, through exec, for the
 // child: catching it would reset it to the default in the child. The Go
@@ -161,7 +181,7 @@ func (s *Supervisor) caught() []os.Signal {
 		want = append(want, syscall.SIGTSTP)
 	}
 	for _, sig := range want {
-		if signal.Ignored(sig) || ignoredNow(sig.(syscall.Signal)) {
+		if IgnoredAtStart(sig.(syscall.Signal)) {
 			s.opt.Log.Debug("the signal was ignored when smexec started: it stays ignored, for the command too", "signal", sig)
 			continue
 		}
