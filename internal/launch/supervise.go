@@ -464,8 +464,10 @@ func (s *Supervisor) reap() (code int, exited bool) {
 // stop. The SIGCONT of fg or bg continues the child (see continued); the
 // loop never waits for it.
 //
-// The stop goes to smexec's own group only, and never as PID 1 or to
-// group 0 or 1 (kill(-1) would stop every process smexec can signal).
+// The stop goes to smexec's own group only, with a terminal (without
+// one there is no job control, and no shell to continue the job), and
+// never as PID 1 or to group 0 or 1 (kill(-1) would stop every process
+// smexec can signal).
 // smexec's job-control signals are at their default outside PID 1, so the
 // kernel drops the stop when no shell is left to continue the job (an
 // orphaned group). Any other stop (someone's SIGSTOP), and every stop as
@@ -473,7 +475,7 @@ func (s *Supervisor) reap() (code int, exited bool) {
 // tini leaves it: a SIGCONT to smexec continues the child.
 func (s *Supervisor) childStopped(sig syscall.Signal) {
 	job := syscall.Getpgrp()
-	if !ownJob(s.init, job) || !terminalStop(sig) {
+	if !s.tty || !ownJob(s.init, job) || !terminalStop(sig) {
 		s.opt.Log.Debug("the command is stopped; a SIGCONT to smexec continues it", "signal", sig)
 		return
 	}
