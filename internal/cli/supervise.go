@@ -1,8 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
+	"crypto/hmac"
+	crand "crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -28,6 +30,7 @@ type SuperviseFlags struct {
 	OnChange    onChange      `default:"signal:HUP" placeholder:"ACTION" help:"What a changed value does: signal:NAME (files are rewritten first), restart, exit or none. Default: signal:HUP."`
 	KillSignal  signalName    `default:"TERM" placeholder:"SIGNAL" help:"Signal that stops the command for a restart or an exit. Default: TERM."`
 	KillTimeout time.Duration `default:"10s" help:"Send SIGKILL when the command outlives --kill-signal by this long."`
+	DeathSignal deathSignal   `name:"parent-death-signal" default:"KILL" placeholder:"SIGNAL" help:"Signal the command gets if smexec dies without stopping it (killed by SIGKILL, say), or none (supervise mode, Linux). Default: KILL."`
 	Mask        bool          `help:"Replace injected values (and their base64 and JSON-escaped forms) in the command's stdout and stderr with *** (supervise mode)."`
 }
 
@@ -66,20 +69,60 @@ type supervised struct {
 	path  string
 	files *target.Files // the files written, removed at the end
 
-	// vals are the current values, in mapping order: set before the
-	// command starts, then changed only by the poller.
+	// vals are the current mappings, in mapping order: set before the
+	// command starts, then changed only by the poller. Their values are
+	// kept only while a feature needs them (see keepValues).
 	vals []value
+	// sums are keyed digests of the current values, with --refresh: they
+	// tell a changed value without keeping the old one.
+	sums [][sha256.Size]byte
+	key  []byte
 	out  *masker // nil without --mask
+}
+
+// keepValues tells whether the running features need the values after
+// the command has started: --mask hides them, and --on-change restart
+// starts the command again with all of them. Otherwise they are wiped as
+// soon as the command runs.
+func (s *supervised) keepValues() bool {
+	return s.flags.Mask || (s.flags.Refresh > 0 && s.flags.OnChange.action == "restart")
+}
+
+// sum is the digest of a value under this run's random key, so that the
+// digests kept in memory cannot be checked against guessed values.
+func (s *supervised) sum(data []byte) [sha256.Size]byte {
+	h := hmac.New(sha256.New, s.key)
+	h.Write(data)
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// forget wipes the values of vals and drops the secrets they came from,
+// so that smexec holds no value it does not need.
+func forget(vals []value) {
+	for i := range vals {
+		clear(vals[i].Data)
+		vals[i].Data, vals[i].Secret = nil, nil
+	}
 }
 
 func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 	s.vals = vals
+	if s.flags.Refresh > 0 {
+		s.key = make([]byte, 32)
+		crand.Read(s.key)
+		for _, v := range vals {
+			s.sums = append(s.sums, s.sum(v.Data))
+		}
+	}
 	opt := launch.Options{
 		Signals:     sigs,
 		SignalGroup: s.flags.SignalGroup,
 		KillSignal:  syscall.Signal(s.flags.KillSignal),
 		KillTimeout: s.flags.KillTimeout,
 		OutputGrace: outputGrace,
+		DeathSignal: syscall.Signal(s.flags.DeathSignal),
 		Log:         s.deps.Log,
 	}
 	if s.flags.Mask {
@@ -87,6 +130,9 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 		opt.Stdout, opt.Stderr = s.out.stdout, s.out.stderr
 	}
 	sup, err := launch.Supervise(s.command(vals), opt)
+	if !s.keepValues() {
+		forget(s.vals)
+	}
 	if err != nil {
 		s.removeFiles()
 		return err
@@ -187,9 +233,11 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 		fresh, err := resolveAll(ctx, s.deps, s.flags.AWSFlags, ms)
 		release()
 		if ctx.Err() != nil {
+			forget(fresh)
 			return
 		}
 		if err != nil {
+			forget(fresh)
 			var f *Failure
 			if !errors.As(err, &f) {
 				f = fail(err)
@@ -208,6 +256,9 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 // apply takes the freshly resolved values: rewrites the files whose value
 // changed, then acts as --on-change says.
 func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Supervisor) error {
+	if !s.keepValues() {
+		defer func() { forget(fresh); forget(s.vals) }()
+	}
 	type key struct {
 		kind target.Kind
 		name string
@@ -219,12 +270,14 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	var writes []target.Write
 	var changedEnv, changedFiles []string
 	next := append([]value(nil), s.vals...)
+	sums := append([][sha256.Size]byte(nil), s.sums...)
 	for _, v := range fresh {
 		i := index[key{v.Kind, v.Name}]
-		if bytes.Equal(next[i].Data, v.Data) {
+		sum := s.sum(v.Data)
+		if sum == sums[i] {
 			continue
 		}
-		next[i] = v
+		next[i], sums[i] = v, sum
 		switch v.Kind {
 		case target.Env:
 			changedEnv = append(changedEnv, v.Name)
@@ -250,7 +303,7 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	if err := s.files.Write(ctx, writes); err != nil {
 		return err
 	}
-	s.vals = next
+	s.vals, s.sums = next, sums
 	s.deps.Log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())
 
 	switch oc := s.flags.OnChange; oc.action {
@@ -321,6 +374,20 @@ func (n *signalName) UnmarshalText(b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("signal %q: want a name such as HUP or TERM, or a number", b)
+}
+
+// deathSignal is --parent-death-signal: a signal, or none.
+type deathSignal signalName
+
+func (d *deathSignal) UnmarshalText(b []byte) error {
+	if strings.EqualFold(string(b), "none") {
+		*d = 0
+		return nil
+	}
+	if err := (*signalName)(d).UnmarshalText(b); err != nil {
+		return fmt.Errorf("signal %q: want a name such as KILL or TERM, a number, or none", b)
+	}
+	return nil
 }
 
 func (n signalName) String() string {

@@ -43,7 +43,7 @@ func CatchInterrupts(during string) *Interrupts {
 		done:   make(chan struct{}),
 	}
 	for _, s := range Interrupting {
-		if !signal.Ignored(s) {
+		if !IgnoredAtStart(s.(syscall.Signal)) {
 			i.sigs = append(i.sigs, s)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +44,9 @@ type Options struct {
 	// OutputGrace is how long to wait for the output pipes to drain after
 	// the child has exited, for orphans that still hold them.
 	OutputGrace time.Duration
+	// DeathSignal is what the kernel sends the child when smexec dies
+	// without the chance to stop it (SIGKILL, a crash); 0 sends nothing.
+	DeathSignal syscall.Signal
 	Log         *slog.Logger
 	// Signals, when set, is a channel the caller has already registered
 	// with signal.Notify (see Interrupts.Handover): the supervisor reads
@@ -71,8 +75,20 @@ type Supervisor struct {
 	// HoldReaping).
 	holds atomic.Int32
 
-	pid int  // the running child, 0 when there is none
-	tty bool // stdin is our terminal and we are its foreground: hand it on
+	pid  int  // the running child, 0 when there is none; also its group
+	tty  bool // stdin is a terminal: its foreground is handed on
+	init bool // smexec is PID 1: no shell above it to hand a stop to
+	// group is the last child's process group, kept after it is reaped
+	// to know whether the terminal is still with it.
+	group int
+
+	// forks runs every fork on one locked OS thread: the kernel sends the
+	// parent-death signal when the thread that forked the child exits,
+	// and a locked thread lives as long as the supervisor.
+	forks chan func()
+	// coreLimit gives the core size limit back for a fork, so that the
+	// child does not inherit smexec's 0; nil when smexec could not set it.
+	coreLimit func() error
 
 	outW, errW *os.File // the parent's write ends of the output pipes
 	copying    sync.WaitGroup
@@ -104,25 +120,93 @@ func Supervise(cmd Command, opt Options) (*Supervisor, error) {
 		sigs = make(chan os.Signal, 64)
 	}
 	s := &Supervisor{
-		opt:  opt,
-		sigs: sigs,
-		reqs: make(chan request),
-		done: make(chan struct{}),
-		tty:  foregroundTTY(),
+		opt:   opt,
+		sigs:  sigs,
+		reqs:  make(chan request),
+		done:  make(chan struct{}),
+		tty:   isTerminal(0),
+		init:  os.Getpid() == 1,
+		forks: make(chan func()),
 	}
+	go s.forkThread()
 	if err := becomeSubreaper(); err != nil {
 		opt.Log.Debug("cannot become a child subreaper; orphans of the command are reaped only as PID 1", "err", err)
 	}
-	signal.Notify(s.sigs, append(Forwarded, syscall.SIGCHLD, syscall.SIGPIPE)...)
+	restore, err := forbidCoreDumps()
+	if err != nil {
+		opt.Log.Debug("cannot make smexec non-dumpable; a crash may leave a core file holding values", "err", err)
+	}
+	s.coreLimit = restore
+	signal.Notify(s.sigs, s.caught()...)
 	if err := s.pipes(); err != nil {
 		signal.Stop(s.sigs)
+		close(s.forks)
 		return nil, err
 	}
-	if err := s.start(cmd); err != nil {
+	if err := s.start(cmd, foregroundTTY()); err != nil {
 		s.finish()
 		return nil, err
 	}
 	return s, nil
+}
+
+// startIgnored are the signals of interest that were ignored when smexec
+// started. They are read as the package is initialised, before any code
+// can notify them: os/signal forgets an inherited ignore once the signal
+// is notified, and a handler set up early in a run would hide it.
+var startIgnored = func() map[syscall.Signal]bool {
+	m := map[syscall.Signal]bool{}
+	for _, sig := range append([]os.Signal{syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU}, Forwarded...) {
+		if signal.Ignored(sig) || ignoredNow(sig.(syscall.Signal)) {
+			m[sig.(syscall.Signal)] = true
+		}
+	}
+	return m
+}()
+
+// IgnoredAtStart tells whether sig was ignored when smexec started, so
+// that whoever catches signals leaves it ignored, for smexec and for the
+// command. The Go runtime keeps an inherited ignore only for SIGHUP and
+// SIGINT and the job-control signals; for the others this is false.
+func IgnoredAtStart(sig syscall.Signal) bool { return startIgnored[sig] }
+
+// caught are the signals the supervisor catches. A signal that smexec's
+// caller ignored stays ignored, for smexec and, through exec, for the
+// child: catching it would reset it to the default in the child. The Go
+// runtime itself keeps an inherited ignore only for SIGHUP and SIGINT
+// (os/signal.Ignored) and for the job-control signals, which it leaves
+// alone until they are notified.
+func (s *Supervisor) caught() []os.Signal {
+	sigs := []os.Signal{syscall.SIGCHLD, syscall.SIGPIPE}
+	want := append([]os.Signal{syscall.SIGCONT}, Forwarded...)
+	if s.init {
+		// As PID 1 a stop signal at its default is dropped by the
+		// kernel, so it is passed on, as tini does. Outside, a
+		// SIGTSTP for smexec's job stops smexec at its default, which
+		// the kernel skips for an orphaned job; SIGTTIN and SIGTTOU
+		// are never caught: a caught one makes a background write to
+		// the terminal retry forever.
+		want = append(want, syscall.SIGTSTP)
+	}
+	for _, sig := range want {
+		if IgnoredAtStart(sig.(syscall.Signal)) {
+			s.opt.Log.Debug("the signal was ignored when smexec started: it stays ignored, for the command too", "signal", sig)
+			continue
+		}
+		sigs = append(sigs, sig)
+	}
+	return sigs
+}
+
+// forkThread runs the forks on a thread of their own until finish. The
+// thread is unlocked, not ended, at the end, so that no late fork's child
+// gets its death signal from it.
+func (s *Supervisor) forkThread() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for f := range s.forks {
+		f()
+	}
 }
 
 // pipes sets up the output pipes when the output is filtered. The parent
@@ -156,7 +240,8 @@ func (s *Supervisor) pipes() error {
 	return nil
 }
 
-func (s *Supervisor) start(c Command) error {
+// start forks the command; with foreground it gets the terminal.
+func (s *Supervisor) start(c Command, foreground bool) error {
 	files := []uintptr{0, 1, 2}
 	if s.outW != nil {
 		files[1] = s.outW.Fd()
@@ -168,10 +253,28 @@ func (s *Supervisor) start(c Command) error {
 	// not reach smexec; on a terminal that group becomes the foreground,
 	// so the child reads the terminal and gets its ^C directly.
 	sys := &syscall.SysProcAttr{Setpgid: true}
-	if s.tty {
+	if foreground {
 		sys.Foreground, sys.Ctty = true, 0
 	}
-	pid, err := syscall.ForkExec(c.Path, c.Argv, &syscall.ProcAttr{Env: c.Env, Files: files, Sys: sys})
+	setDeathSignal(sys, s.opt.DeathSignal)
+	var (
+		pid  int
+		err  error
+		done = make(chan struct{})
+	)
+	s.forks <- func() {
+		defer close(done)
+		if s.coreLimit != nil {
+			// The core limit is the process's: give it back for the
+			// fork only, so that the child inherits the caller's.
+			if err := s.coreLimit(); err != nil {
+				s.opt.Log.Debug("cannot give the command the caller's core size limit", "err", err)
+			}
+			defer lowerCoreLimit()
+		}
+		pid, err = syscall.ForkExec(c.Path, c.Argv, &syscall.ProcAttr{Env: c.Env, Files: files, Sys: sys})
+	}
+	<-done
 	if err != nil {
 		code := CodeCannotExec
 		if errors.Is(err, syscall.ENOENT) {
@@ -179,7 +282,7 @@ func (s *Supervisor) start(c Command) error {
 		}
 		return &Error{code, fmt.Errorf("cannot run %s: %w", c.Path, err)}
 	}
-	s.pid = pid
+	s.pid, s.group = pid, pid
 	s.opt.Log.Debug("started the command", "pid", pid)
 	return nil
 }
@@ -233,6 +336,7 @@ func (s *Supervisor) Wait() (int, error) {
 		if !stopping && s.pid != 0 {
 			stopping = true
 			s.send(s.opt.KillSignal)
+			s.wake()
 			kill = time.After(s.opt.KillTimeout)
 		}
 	}
@@ -249,10 +353,17 @@ func (s *Supervisor) Wait() (int, error) {
 				// Caught so that a closed stdout fails the masked copy
 				// (which then closes the child's pipe) instead of
 				// killing smexec before it cleans up.
+			case syscall.SIGCONT:
+				s.continued()
+			case syscall.SIGHUP:
+				if !s.hangup() {
+					s.send(syscall.SIGHUP)
+				}
 			default:
 				s.send(sig.(syscall.Signal))
 				if sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGQUIT {
 					terminating, next = true, nil
+					s.wake()
 				}
 			}
 		case r := <-s.reqs:
@@ -284,8 +395,8 @@ func (s *Supervisor) Wait() (int, error) {
 		if next != nil {
 			cmd := *next
 			next = nil
-			if err := s.start(cmd); err != nil {
-				s.reclaimTerminal()
+			s.reclaimTerminal()
+			if err := s.start(cmd, s.ownsTerminal()); err != nil {
 				return CodeFailed, fmt.Errorf("restart: %w", err)
 			}
 			s.opt.Log.Info("restarted the command", "pid", s.pid)
@@ -328,7 +439,7 @@ func (s *Supervisor) reap() (code int, exited bool) {
 		pid, err := wait4(s.pid, &ws, syscall.WUNTRACED)
 		switch {
 		case err == nil && pid == s.pid && ws.Stopped():
-			s.childStopped()
+			s.childStopped(ws.StopSignal())
 		case err == nil && pid == s.pid:
 			code, exited, s.pid = exitCode(ws), true, 0
 		case errors.Is(err, syscall.ECHILD):
@@ -354,43 +465,104 @@ func (s *Supervisor) reap() (code int, exited bool) {
 	}
 }
 
-// childStopped does for a child stopped at the terminal (^Z) what the
-// terminal would have done to smexec: takes the terminal back and stops
-// smexec's own group, so the shell sees its job stop. When continued
-// (fg or bg) it continues the child, with the terminal again if smexec
-// has it. Without a terminal a stopped child is someone's SIGSTOP, and is
-// left alone.
-func (s *Supervisor) childStopped() {
-	if !s.tty {
+// childStopped does for a child stopped from the terminal (^Z, or a
+// background read or write) what the terminal would have done to smexec
+// had the child been in its group: takes the terminal back and stops
+// smexec's job with the same signal, so the caller's shell sees the job
+// stop. The SIGCONT of fg or bg continues the child (see continued); the
+// loop never waits for it.
+//
+// The stop goes to smexec's own group only, with a terminal (without
+// one there is no job control, and no shell to continue the job), and
+// never as PID 1 or to group 0 or 1 (kill(-1) would stop every process
+// smexec can signal).
+// smexec's job-control signals are at their default outside PID 1, so the
+// kernel drops the stop when no shell is left to continue the job (an
+// orphaned group). Any other stop (someone's SIGSTOP), and every stop as
+// PID 1, where there is no shell to hand a stop to, is left as it is, as
+// tini leaves it: a SIGCONT to smexec continues the child.
+func (s *Supervisor) childStopped(sig syscall.Signal) {
+	job := syscall.Getpgrp()
+	if !s.tty || !ownJob(s.init, job) || !terminalStop(sig) {
+		s.opt.Log.Debug("the command is stopped; a SIGCONT to smexec continues it", "signal", sig)
 		return
 	}
 	s.reclaimTerminal()
-	// The stop takes effect asynchronously for a threaded process: wait
-	// for the SIGCONT of fg or bg rather than for kill to return.
-	cont := make(chan os.Signal, 1)
-	signal.Notify(cont, syscall.SIGCONT)
-	defer signal.Stop(cont)
-	syscall.Kill(-syscall.Getpgrp(), syscall.SIGSTOP)
-	<-cont
-	if fg, err := tcgetpgrp(0); err == nil && fg == syscall.Getpgrp() {
-		s.giveTerminal(s.pid)
+	if err := syscall.Kill(-job, sig); err != nil {
+		s.opt.Log.Debug("cannot stop smexec's job", "signal", sig, "err", err)
 	}
-	syscall.Kill(-s.pid, syscall.SIGCONT)
 }
 
+// ownJob tells whether smexec may stop its process group job: not as PID
+// 1, and not a group that is none (0, outside smexec's PID namespace) or
+// 1 (init's, which kill reads as every process).
+func ownJob(init bool, pgrp int) bool { return !init && pgrp > 1 }
+
+func terminalStop(sig syscall.Signal) bool {
+	return sig == syscall.SIGTSTP || sig == syscall.SIGTTIN || sig == syscall.SIGTTOU
+}
+
+// continued passes a SIGCONT for smexec on to the child's group, as the
+// whole group was stopped: after fg, with the terminal if smexec's group
+// now has it; after bg, without it.
+func (s *Supervisor) continued() {
+	if s.pid == 0 {
+		return
+	}
+	if s.ownsTerminal() {
+		s.giveTerminal(s.pid)
+	}
+	if err := syscall.Kill(-s.pid, syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
+		s.opt.Log.Warn("cannot continue the command", "err", err)
+	}
+}
+
+// hangup acts on a SIGHUP that came with the terminal's hangup as a
+// shell acts for its jobs: the child's whole group gets SIGHUP, and
+// SIGCONT so that a stopped job sees it. smexec then exits with the
+// child, or stays with one that outlives the hangup, as a job would. It
+// tells whether it was a hangup; any other SIGHUP is forwarded as usual.
+func (s *Supervisor) hangup() bool {
+	if !s.tty || s.pid == 0 {
+		return false
+	}
+	if _, err := tcgetpgrp(0); !errors.Is(err, syscall.EIO) {
+		return false // the terminal is still there: someone's SIGHUP
+	}
+	s.opt.Log.Debug("the terminal hung up: SIGHUP and SIGCONT to the command's group")
+	syscall.Kill(-s.pid, syscall.SIGHUP)
+	syscall.Kill(-s.pid, syscall.SIGCONT)
+	return true
+}
+
+// wake continues the child's group after a signal that tells it to end,
+// as a shell's kill does for a stopped job: a stopped process acts on no
+// signal but SIGKILL until continued. The child may have stopped a moment
+// ago, its report not yet read, so the SIGCONT goes whether or not it was
+// seen stopped; a running process ignores it by default.
+func (s *Supervisor) wake() {
+	if s.pid != 0 {
+		syscall.Kill(-s.pid, syscall.SIGCONT)
+	}
+}
+
+// ownsTerminal tells whether smexec's group is the terminal's foreground,
+// which is then the child's to have.
+func (s *Supervisor) ownsTerminal() bool { return s.tty && foregroundTTY() }
+
 // reclaimTerminal gives the terminal back to smexec's own group, where
-// the caller expects it, once the child is stopped or gone.
+// the caller expects it, when the child's group has it and the child is
+// stopped or gone; never a terminal someone else has taken since.
 func (s *Supervisor) reclaimTerminal() {
-	if s.tty {
+	if !s.tty {
+		return
+	}
+	if fg, err := tcgetpgrp(0); err == nil && s.group != 0 && fg == s.group {
 		s.giveTerminal(syscall.Getpgrp())
 	}
 }
 
-// giveTerminal makes pgrp the terminal's foreground. smexec may be in the
-// background at that moment, so SIGTTOU is ignored for the call.
 func (s *Supervisor) giveTerminal(pgrp int) {
-	signal.Ignore(syscall.SIGTTOU)
-	defer signal.Reset(syscall.SIGTTOU)
 	if err := tcsetpgrp(0, pgrp); err != nil {
 		s.opt.Log.Debug("cannot hand over the terminal", "pgrp", pgrp, "err", err)
 	}
@@ -410,6 +582,7 @@ func wait4(pid int, ws *syscall.WaitStatus, options int) (int, error) {
 // the child, so the wait is bounded.
 func (s *Supervisor) finish() {
 	close(s.done)
+	close(s.forks)
 	signal.Stop(s.sigs)
 	for _, w := range []*os.File{s.outW, s.errW} {
 		if w != nil {
@@ -423,6 +596,12 @@ func (s *Supervisor) finish() {
 	case <-time.After(s.opt.OutputGrace):
 		s.opt.Log.Warn("the command's output is still open after it exited; not waiting for it", "grace", s.opt.OutputGrace)
 	}
+}
+
+// isTerminal tells whether fd is smexec's controlling terminal.
+func isTerminal(fd int) bool {
+	_, err := tcgetpgrp(fd)
+	return err == nil
 }
 
 // foregroundTTY tells whether stdin is a terminal whose foreground is
