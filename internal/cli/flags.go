@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -18,15 +19,43 @@ import (
 type list []string
 
 func (l *list) Decode(ctx *kong.DecodeContext) error {
-	var s string
-	if err := ctx.Scan.PopValueInto("value", &s); err != nil {
+	s, err := rawValue(ctx, "value")
+	if err != nil {
 		return err
 	}
 	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+		if line = target.TrimLine(line); line != "" {
 			*l = append(*l, line)
 		}
 	}
+	return nil
+}
+
+// rawValue pops the next value as the bytes it was given. Kong's own
+// string decoding goes through JSON, which turns every byte that is not
+// UTF-8 into U+FFFD: a file path, a command or its arguments would reach
+// the system under another name.
+func rawValue(ctx *kong.DecodeContext, what string) (string, error) {
+	t, err := ctx.Scan.PopValue(what)
+	if err != nil {
+		return "", err
+	}
+	if s, ok := t.Value.(string); ok {
+		return s, nil
+	}
+	return fmt.Sprint(t.Value), nil
+}
+
+// rawString is kong's mapper for every string, flag or argument, so that
+// each keeps its bytes.
+type rawString struct{}
+
+func (rawString) Decode(ctx *kong.DecodeContext, target reflect.Value) error {
+	s, err := rawValue(ctx, "string")
+	if err != nil {
+		return err
+	}
+	target.SetString(s)
 	return nil
 }
 

@@ -98,6 +98,19 @@ func (m Mapping) String() string {
 	return t + "=" + m.Ref.String()
 }
 
+// TrimLine returns a mapping line as it is read: without the indentation
+// before it and the line ending after it, and "" for a line of white
+// space alone. Nothing else is trimmed: white space at the end of a line
+// belongs to the REF's JSON key, and trimming it could turn a key into no
+// key, which would inject the whole secret.
+func TrimLine(line string) string {
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return ""
+	}
+	return strings.TrimLeft(line, " \t")
+}
+
 // ParseMappings reads a mappings file: one TARGET=REF a line, blank lines
 // and lines starting with '#' ignored. Every bad line is reported, each
 // named by file and line number.
@@ -106,7 +119,13 @@ func ParseMappings(name string, r io.Reader) ([]Mapping, error) {
 	var errs []error
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if n == 1 {
+			// A byte-order mark, as some Windows editors write, is not
+			// part of the first target.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		line := TrimLine(text)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
