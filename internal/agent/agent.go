@@ -197,6 +197,12 @@ func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput,
 	if out.SecretString == nil && out.SecretBinary == nil {
 		return nil, &Error{Cause: "the agent's answer holds neither SecretString nor SecretBinary"}
 	}
+	if n := len(deref(out.SecretString)) + len(out.SecretBinary); n > resolve.MaxValueSize {
+		return nil, &Error{
+			Cause: fmt.Sprintf("the agent's value is %d bytes, more than the %d Secrets Manager holds", n, resolve.MaxValueSize),
+			Hint:  "check that " + c.base + " is the Secrets Manager Agent or the Lambda extension",
+		}
+	}
 	return out, nil
 }
 

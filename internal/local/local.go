@@ -57,6 +57,8 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A byte-order mark, as some Windows editors write, is not JSON.
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	f := &File{path: path, secrets: map[string]*secret{}}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
@@ -113,6 +115,9 @@ func parseSecret(name string, raw json.RawMessage) (*secret, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkSize(len(str)); err != nil {
+			return nil, err
+		}
 		s.versions = []*version{{stages: []string{current}, str: &str}}
 		return s.withIDs(), nil
 	}
@@ -156,6 +161,15 @@ func parseSecret(name string, raw json.RawMessage) (*secret, error) {
 	return s, s.check()
 }
 
+// checkSize refuses a value larger than Secrets Manager holds, so that
+// what works from the file works in AWS.
+func checkSize(n int) error {
+	if n > resolve.MaxValueSize {
+		return fmt.Errorf("the value is %d bytes, more than the %d Secrets Manager holds", n, resolve.MaxValueSize)
+	}
+	return nil
+}
+
 // descriptor reports whether raw is an object that describes the secret
 // (its keys are all among descriptorKeys, one of value, binary or
 // versions among them) rather than being the secret's JSON value.
@@ -196,6 +210,9 @@ func parseVersion(obj map[string]json.RawMessage) (*version, error) {
 		v.bin = b
 	default:
 		return nil, errors.New(`want "value" or "binary"`)
+	}
+	if err := checkSize(len(v.bin) + len(deref(v.str))); err != nil {
+		return nil, err
 	}
 	if raw := obj["id"]; raw != nil {
 		if json.Unmarshal(raw, &v.id) != nil {
