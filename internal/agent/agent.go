@@ -124,7 +124,7 @@ func Token(environ []string) (token, from string, err error) {
 			continue
 		}
 		if path, isFile := strings.CutPrefix(v, "file://"); isFile {
-			b, err := os.ReadFile(path)
+			b, err := readToken(path)
 			if err != nil {
 				return "", name, fmt.Errorf("agent token: %s names a file that cannot be read: %w", name, err)
 			}
@@ -140,6 +140,23 @@ func Token(environ []string) (token, from string, err error) {
 		return v, name, nil
 	}
 	return "", "", fmt.Errorf("agent token: none of %s is set", strings.Join(TokenVars, ", "))
+}
+
+// maxTokenSize bounds a token file: a token is a header value, and a path
+// such as /dev/zero never ends.
+const maxTokenSize = 64 << 10
+
+func readToken(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenSize+1))
+	if err == nil && len(b) > maxTokenSize {
+		err = fmt.Errorf("larger than %d KiB, more than a token needs", maxTokenSize>>10)
+	}
+	return b, err
 }
 
 // Client returns c itself, whatever the region: the agent reads in the

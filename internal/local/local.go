@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -53,7 +54,7 @@ var descriptorKeys = []string{"value", "binary", "id", "versions"}
 // Load reads and checks the secrets file at path. Its errors name the
 // file and the secret, never a value.
 func Load(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +83,27 @@ func Load(path string) (*File, error) {
 		f.secrets[name] = s
 	}
 	return f, errors.Join(errs...)
+}
+
+// maxFileSize bounds what Load reads: far more than any file of secrets
+// of at most MaxValueSize each needs, and a stop for a path such as
+// /dev/zero that never ends.
+const maxFileSize = 64 << 20
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB, more than a file of secrets needs", path, maxFileSize>>20)
+	}
+	return b, nil
 }
 
 // jsonProblem says where the file is not JSON without quoting it: a
