@@ -18,16 +18,27 @@ type ECSImportCmd struct {
 	Container string `placeholder:"NAME" help:"Print only the secrets of container NAME."`
 }
 
+// maxTaskDefinition bounds what ecs-import reads.
+const maxTaskDefinition = 16 << 20
+
 func (c *ECSImportCmd) Run(deps *Deps) error {
-	var data []byte
-	var err error
-	if c.File == "-" {
-		data, err = io.ReadAll(deps.Stdin)
-	} else {
-		data, err = os.ReadFile(c.File)
+	in := deps.Stdin
+	if c.File != "-" {
+		f, err := os.Open(c.File)
+		if err != nil {
+			return fail(fmt.Errorf("ecs-import: %w", err))
+		}
+		defer f.Close()
+		in = f
 	}
+	// ECS holds a task definition of at most 64 KiB; a path such as
+	// /dev/zero never ends.
+	data, err := io.ReadAll(io.LimitReader(in, maxTaskDefinition+1))
 	if err != nil {
 		return fail(fmt.Errorf("ecs-import: %w", err))
+	}
+	if len(data) > maxTaskDefinition {
+		return fail(fmt.Errorf("ecs-import %s: larger than %d MiB, more than a task definition holds", c.File, maxTaskDefinition>>20))
 	}
 	td, err := ecstask.Parse(data)
 	if err != nil {
