@@ -331,3 +331,47 @@ func FuzzFieldDeepWide(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFieldMatchesECS checks Field against Go's encoding/json, which the
+// ECS agent decodes a secret with: a key that names a top-level member
+// gives that member (the last of duplicates), a string as its text.
+func FuzzFieldMatchesECS(f *testing.F) {
+	f.Add(`{"a":"first","a":"second"}`, "a")
+	f.Add(`{"key1":"k1","key*":"star"}`, "key*")
+	f.Add(`{"db.password":"LITERAL","db":{"password":"NESTED"}}`, "db.password")
+	f.Add(`{"@keys":"x","a\u0040b":"esc"}`, "a@b")
+	f.Add(`{" ":"space","k":1.50}`, "k")
+	f.Fuzz(func(t *testing.T, text, key string) {
+		if key == "" || !utf8.ValidString(text) || !json.Valid([]byte(text)) || depth(text) > maxDepth {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(text), &m) != nil || m == nil {
+			return
+		}
+		raw, ok := m[key]
+		if !ok {
+			return
+		}
+		got, err := Field(text, key)
+		var want []byte
+		switch {
+		case string(raw) == "null":
+			if err == nil {
+				t.Fatalf("Field(%q, %q) = %q, want an error for null", text, key, got)
+			}
+			return
+		case raw[0] == '"':
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				t.Fatal("encoding/json could not decode its own string")
+			}
+			want = []byte(s)
+		default:
+			want = raw
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Field(%q, %q) = %q, %v; encoding/json gives %q", text, key, got, err, want)
+		}
+	})
+}
