@@ -107,6 +107,9 @@ func classify(ctx context.Context, err error, k key) error {
 		}
 		e.Cause += attempts(err)
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or allow more retries with AWS_MAX_ATTEMPTS (default 3)"
+	case errors.Is(err, errAnswerTooLarge):
+		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), maxAnswer>>20)
+		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case isUndecodable(err):
 		// The SDK's message quotes the answer it could not parse, which a
 		// broken or hostile endpoint may have filled with a value.
