@@ -50,12 +50,12 @@ func rawValue(ctx *kong.DecodeContext, what string) (string, error) {
 // each keeps its bytes.
 type rawString struct{}
 
-func (rawString) Decode(ctx *kong.DecodeContext, target reflect.Value) error {
+func (rawString) Decode(ctx *kong.DecodeContext, v reflect.Value) error {
 	s, err := rawValue(ctx, "string")
 	if err != nil {
 		return err
 	}
-	target.SetString(s)
+	v.SetString(s)
 	return nil
 }
 
