@@ -44,8 +44,11 @@ func (c *CheckCmd) Run(deps *Deps) error {
 		if v.Kind == target.File {
 			kind = "file"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", kind, v.Name, v.Secret.ARN, v.Secret.VersionID,
-			strings.Join(v.Secret.Stages, ","), len(v.Data))
+		// The path came from input and the rest from the endpoint's
+		// answer: escaped, so neither can drive the terminal or break the
+		// table with a tab or a line break.
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", kind, escape(v.Name), escape(v.Secret.ARN), escape(v.Secret.VersionID),
+			escape(strings.Join(v.Secret.Stages, ",")), len(v.Data))
 	}
 	tw.Flush()
 	return rerr
