@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strconv"
@@ -117,7 +118,7 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 			errs = append(errs, fmt.Errorf("--mappings: %w", err))
 			continue
 		}
-		fms, err := target.ParseMappings(name, f)
+		fms, err := target.ParseMappings(name, &capped{r: f, left: maxMappingsFile})
 		f.Close()
 		ms = append(ms, fms...)
 		if err != nil {
@@ -131,6 +132,32 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 		return nil, fail(errs...)
 	}
 	return ms, nil
+}
+
+// maxMappingsFile bounds what a --mappings file may hold: a path such as
+// /dev/urandom never ends.
+const maxMappingsFile = 16 << 20
+
+// capped reads up to left bytes, and fails where more follow.
+type capped struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("larger than %d MiB, more than a mappings file needs", maxMappingsFile>>20)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // fileMode is an octal permission such as 0400.
