@@ -124,7 +124,7 @@ func Token(environ []string) (token, from string, err error) {
 			continue
 		}
 		if path, isFile := strings.CutPrefix(v, "file://"); isFile {
-			b, err := os.ReadFile(path)
+			b, err := readToken(path)
 			if err != nil {
 				return "", name, fmt.Errorf("agent token: %s names a file that cannot be read: %w", name, err)
 			}
@@ -140,6 +140,23 @@ func Token(environ []string) (token, from string, err error) {
 		return v, name, nil
 	}
 	return "", "", fmt.Errorf("agent token: none of %s is set", strings.Join(TokenVars, ", "))
+}
+
+// maxTokenSize bounds a token file: a token is a header value, and a path
+// such as /dev/zero never ends.
+const maxTokenSize = 64 << 10
+
+func readToken(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenSize+1))
+	if err == nil && len(b) > maxTokenSize {
+		err = fmt.Errorf("larger than %d KiB, more than a token needs", maxTokenSize>>10)
+	}
+	return b, err
 }
 
 // Client returns c itself, whatever the region: the agent reads in the
@@ -196,6 +213,12 @@ func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput,
 	}
 	if out.SecretString == nil && out.SecretBinary == nil {
 		return nil, &Error{Cause: "the agent's answer holds neither SecretString nor SecretBinary"}
+	}
+	if n := len(deref(out.SecretString)) + len(out.SecretBinary); n > resolve.MaxValueSize {
+		return nil, &Error{
+			Cause: fmt.Sprintf("the agent's value is %d bytes, more than the %d Secrets Manager holds", n, resolve.MaxValueSize),
+			Hint:  "check that " + c.base + " is the Secrets Manager Agent or the Lambda extension",
+		}
 	}
 	return out, nil
 }

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -140,11 +142,13 @@ func TestGetSecretValueOmitsUnsetVersion(t *testing.T) {
 
 func TestAnswersThatAreNotASecret(t *testing.T) {
 	for name, body := range map[string]string{
-		"not JSON":     `SENTINEL-VALUE not json`,
-		"bad base64":   `{"Name":"n","SecretBinary":"SENTINEL!!"}`,
-		"no value":     `{"Name":"n"}`,
-		"wrong shape":  `{"Name":"n","SecretString":["SENTINEL"]}`,
-		"a health msg": `healthy`,
+		"not JSON":         `SENTINEL-VALUE not json`,
+		"bad base64":       `{"Name":"n","SecretBinary":"SENTINEL!!"}`,
+		"no value":         `{"Name":"n"}`,
+		"wrong shape":      `{"Name":"n","SecretString":["SENTINEL"]}`,
+		"a health msg":     `healthy`,
+		"too large":        `{"Name":"n","SecretString":"SENTINEL` + strings.Repeat("x", 65536) + `"}`,
+		"binary too large": `{"Name":"n","SecretBinary":"` + base64.StdEncoding.EncodeToString(make([]byte, 65537)) + `"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) })
@@ -156,6 +160,18 @@ func TestAnswersThatAreNotASecret(t *testing.T) {
 				t.Errorf("error %q quotes the answer", err)
 			}
 		})
+	}
+}
+
+// Secrets Manager's own limit comes through; one byte more is refused.
+func TestSizeLimit(t *testing.T) {
+	for n, ok := range map[int]bool{65536: true, 65537: false} {
+		body := `{"Name":"n","SecretString":"` + strings.Repeat("x", n) + `"}`
+		c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) })
+		_, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+		if (err == nil) != ok || err != nil && !strings.Contains(err.Error(), fmt.Sprintf("is %d bytes, more than the 65536", n)) {
+			t.Errorf("a %d-byte value: %v", n, err)
+		}
 	}
 }
 

@@ -104,15 +104,18 @@ func checkTable(w io.Writer, rows []checkRow) {
 			fmt.Fprintln(tw, "TARGET\tSECRET\tVERSION\tSTAGES\tSIZE")
 			header = true
 		}
-		name := r.Name
+		// The path came from input and the rest from the endpoint's
+		// answer: escaped, so neither can drive the terminal or break the
+		// table with a tab or a line break.
+		name := escape(r.Name)
 		if r.Kind == "file" {
-			name = r.Path
+			name = escape(r.Path)
 		}
 		if r.Status == statusPreserved {
 			fmt.Fprintf(tw, "%s %s\t(preserved: already set, not fetched)\t-\t-\t-\n", r.Kind, name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", r.Kind, name, r.ARN, r.VersionID, strings.Join(r.Stages, ","), r.Bytes)
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", r.Kind, name, escape(r.ARN), escape(r.VersionID), escape(strings.Join(r.Stages, ",")), r.Bytes)
 	}
 	tw.Flush()
 }

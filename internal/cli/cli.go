@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 	"github.com/aws/smithy-go"
@@ -100,6 +104,7 @@ func newParser(cli *CLI, deps *Deps) *kong.Kong {
 		kong.DefaultEnvars("SMEXEC"),
 		kong.Bind(deps),
 		kong.NamedMapper("refresh", refreshMapper),
+		kong.KindMapper(reflect.String, rawString{}),
 	)
 	if err != nil {
 		panic(err) // the command structs are wrong: a bug, not input
@@ -263,9 +268,9 @@ func report(w io.Writer, err error, format string) int {
 		reportJSON(w, f.Problems)
 	} else {
 		for _, p := range f.Problems {
-			fmt.Fprintf(w, "smexec: error: %s\n", p.Msg)
+			fmt.Fprintf(w, "smexec: error: %s\n", escape(p.Msg))
 			if p.Hint != "" {
-				fmt.Fprintf(w, "smexec: hint: %s\n", p.Hint)
+				fmt.Fprintf(w, "smexec: hint: %s\n", escape(p.Hint))
 			}
 		}
 	}
@@ -273,4 +278,35 @@ func report(w io.Writer, err error, format string) int {
 		return launch.CodeFailed
 	}
 	return f.Code
+}
+
+// escape makes a line of text safe to print on a terminal: a message
+// quotes what came from input (a mapping, a file's line, a path), and a
+// control character, an invalid byte or a bidirectional override there
+// would otherwise reach the terminal raw (colour it, move the cursor,
+// split the line, reorder what it shows). Each becomes its Go escape,
+// as %q writes it; everything else is left as it is.
+func escape(s string) string {
+	clean := func(r rune) bool {
+		return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r) &&
+			!unicode.In(r, unicode.Zl, unicode.Zp)
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return !clean(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case clean(r) || r == utf8.RuneError: // a real U+FFFD
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,16 +18,27 @@ type ECSImportCmd struct {
 	Container string `placeholder:"NAME" help:"Print only the secrets of container NAME."`
 }
 
+// maxTaskDefinition bounds what ecs-import reads.
+const maxTaskDefinition = 16 << 20
+
 func (c *ECSImportCmd) Run(deps *Deps) error {
-	var data []byte
-	var err error
-	if c.File == "-" {
-		data, err = io.ReadAll(deps.Stdin)
-	} else {
-		data, err = os.ReadFile(c.File)
+	in := deps.Stdin
+	if c.File != "-" {
+		f, err := os.Open(c.File)
+		if err != nil {
+			return fail(fmt.Errorf("ecs-import: %w", err))
+		}
+		defer f.Close()
+		in = f
 	}
+	// ECS holds a task definition of at most 64 KiB; a path such as
+	// /dev/zero never ends.
+	data, err := io.ReadAll(io.LimitReader(in, maxTaskDefinition+1))
 	if err != nil {
 		return fail(fmt.Errorf("ecs-import: %w", err))
+	}
+	if len(data) > maxTaskDefinition {
+		return fail(fmt.Errorf("ecs-import %s: larger than %d MiB, more than a task definition holds", c.File, maxTaskDefinition>>20))
 	}
 	td, err := ecstask.Parse(data)
 	if err != nil {
@@ -54,14 +66,19 @@ func (c *ECSImportCmd) Run(deps *Deps) error {
 	if td.Revision > 0 {
 		name = fmt.Sprintf("%s:%d", td.Family, td.Revision)
 	}
-	fmt.Fprintf(&b, "# smexec mappings from the ECS task definition %s, by smexec ecs-import:\n", name)
+	// Text from the task definition goes into comments escaped: a line
+	// break in it would start a line of its own, a mapping.
+	fmt.Fprintf(&b, "# smexec mappings from the ECS task definition %s, by smexec ecs-import:\n", escape(name))
 	fmt.Fprintf(&b, "# each entry of a container's \"secrets\" as NAME=valueFrom.\n")
 	for _, ct := range containers {
-		fmt.Fprintf(&b, "# container %s\n", ct.Name)
+		fmt.Fprintf(&b, "# container %s\n", escape(ct.Name))
 		var ms []target.Mapping
 		for _, s := range ct.Secrets {
 			src := fmt.Sprintf("container %s: %s=%s", ct.Name, s.Name, s.ValueFrom)
 			r, kind, err := ecstask.Classify(s.ValueFrom)
+			if err == nil && kind != ecstask.SSM && strings.ContainsAny(r, "\r\n") {
+				err = errors.New("the JSON key holds a line break, which a mappings file cannot carry; use -e NAME=REF")
+			}
 			if err == nil && kind != ecstask.SSM {
 				var m target.Mapping
 				if m, err = target.ParseEnv(s.Name + "=" + r); err == nil {
@@ -75,11 +92,11 @@ func (c *ECSImportCmd) Run(deps *Deps) error {
 			}
 			switch kind {
 			case ecstask.SSM:
-				fmt.Fprintf(&b, "# not read by smexec, an SSM parameter: keep it in the task definition's \"secrets\"\n# %s=%s\n", s.Name, s.ValueFrom)
+				fmt.Fprintf(&b, "# not read by smexec, an SSM parameter: keep it in the task definition's \"secrets\"\n# %s=%s\n", escape(s.Name), escape(s.ValueFrom))
 				warnings = append(warnings, fmt.Errorf("%s: an SSM parameter, which smexec does not read; left commented out: keep it in the task definition's \"secrets\"", src))
 				continue
 			case ecstask.Reference:
-				fmt.Fprintf(&b, "# from the Parameter Store reference %s\n", s.ValueFrom)
+				fmt.Fprintf(&b, "# from the Parameter Store reference %s\n", escape(s.ValueFrom))
 			}
 			fmt.Fprintf(&b, "%s=%s\n", s.Name, r)
 			setBy[s.Name] = append(setBy[s.Name], ct.Name)

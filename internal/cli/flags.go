@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -21,15 +22,43 @@ import (
 type list []string
 
 func (l *list) Decode(ctx *kong.DecodeContext) error {
-	var s string
-	if err := ctx.Scan.PopValueInto("value", &s); err != nil {
+	s, err := rawValue(ctx, "value")
+	if err != nil {
 		return err
 	}
 	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+		if line = target.TrimLine(line); line != "" && !strings.HasPrefix(line, "#") {
 			*l = append(*l, line)
 		}
 	}
+	return nil
+}
+
+// rawValue pops the next value as the bytes it was given. Kong's own
+// string decoding goes through JSON, which turns every byte that is not
+// UTF-8 into U+FFFD: a file path, a command or its arguments would reach
+// the system under another name.
+func rawValue(ctx *kong.DecodeContext, what string) (string, error) {
+	t, err := ctx.Scan.PopValue(what)
+	if err != nil {
+		return "", err
+	}
+	if s, ok := t.Value.(string); ok {
+		return s, nil
+	}
+	return fmt.Sprint(t.Value), nil
+}
+
+// rawString is kong's mapper for every string, flag or argument, so that
+// each keeps its bytes.
+type rawString struct{}
+
+func (rawString) Decode(ctx *kong.DecodeContext, v reflect.Value) error {
+	s, err := rawValue(ctx, "string")
+	if err != nil {
+		return err
+	}
+	v.SetString(s)
 	return nil
 }
 
@@ -124,7 +153,7 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 			defer f.Close()
 			r = f
 		}
-		fms, err := target.ParseMappings(name, r)
+		fms, err := target.ParseMappings(name, &capped{r: r, left: maxMappingsFile})
 		ms = append(ms, fms...)
 		if err != nil {
 			errs = append(errs, err)
@@ -140,6 +169,32 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 		return nil, errNoMappings()
 	}
 	return ms, nil
+}
+
+// maxMappingsFile bounds what a --mappings file may hold: a path such as
+// /dev/urandom never ends.
+const maxMappingsFile = 16 << 20
+
+// capped reads up to left bytes, and fails where more follow.
+type capped struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("larger than %d MiB, more than a mappings file needs", maxMappingsFile>>20)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // fileMode is an octal permission such as 0400.

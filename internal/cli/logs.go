@@ -87,7 +87,7 @@ func warn(deps *Deps, msg string) {
 		deps.Log.Warn(msg)
 		return
 	}
-	fmt.Fprintf(deps.Stderr, "smexec: warning: %s\n", msg)
+	fmt.Fprintf(deps.Stderr, "smexec: warning: %s\n", escape(msg))
 }
 
 // parsedLogFormat is --log-format for a command line kong refused: what

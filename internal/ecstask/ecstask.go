@@ -3,6 +3,7 @@
 package ecstask
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type Secret struct {
 // the output of describe-task-definition ({"taskDefinition": {...}}) or
 // the input of register-task-definition (the definition itself).
 func Parse(data []byte) (*TaskDefinition, error) {
+	// A byte-order mark, as some Windows editors write, is not JSON.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("not a task definition: %w", err)

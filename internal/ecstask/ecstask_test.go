@@ -10,6 +10,7 @@ func TestParseBothShapes(t *testing.T) {
 	for name, in := range map[string]string{
 		"register input":             def,
 		"describe-task-definition":   `{"taskDefinition":` + def + `,"tags":[]}`,
+		"after a byte-order mark":    "\ufeff" + def,
 		"unknown fields are ignored": `{"taskDefinition":` + strings.Replace(def, `"family"`, `"cpu":"256","family"`, 1) + `}`,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -53,10 +54,12 @@ var descriptorKeys = []string{"value", "binary", "id", "versions"}
 // Load reads and checks the secrets file at path. Its errors name the
 // file and the secret, never a value.
 func Load(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
+	// A byte-order mark, as some Windows editors write, is not JSON.
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	f := &File{path: path, secrets: map[string]*secret{}}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
@@ -80,6 +83,27 @@ func Load(path string) (*File, error) {
 		f.secrets[name] = s
 	}
 	return f, errors.Join(errs...)
+}
+
+// maxFileSize bounds what Load reads: far more than any file of secrets
+// of at most MaxValueSize each needs, and a stop for a path such as
+// /dev/zero that never ends.
+const maxFileSize = 64 << 20
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB, more than a file of secrets needs", path, maxFileSize>>20)
+	}
+	return b, nil
 }
 
 // jsonProblem says where the file is not JSON without quoting it: a
@@ -111,6 +135,9 @@ func parseSecret(name string, raw json.RawMessage) (*secret, error) {
 	if !isDescriptor {
 		str, err := text(raw)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkSize(len(str)); err != nil {
 			return nil, err
 		}
 		s.versions = []*version{{stages: []string{current}, str: &str}}
@@ -156,6 +183,15 @@ func parseSecret(name string, raw json.RawMessage) (*secret, error) {
 	return s, s.check()
 }
 
+// checkSize refuses a value larger than Secrets Manager holds, so that
+// what works from the file works in AWS.
+func checkSize(n int) error {
+	if n > resolve.MaxValueSize {
+		return fmt.Errorf("the value is %d bytes, more than the %d Secrets Manager holds", n, resolve.MaxValueSize)
+	}
+	return nil
+}
+
 // descriptor reports whether raw is an object that describes the secret
 // (its keys are all among descriptorKeys, one of value, binary or
 // versions among them) rather than being the secret's JSON value.
@@ -196,6 +232,9 @@ func parseVersion(obj map[string]json.RawMessage) (*version, error) {
 		v.bin = b
 	default:
 		return nil, errors.New(`want "value" or "binary"`)
+	}
+	if err := checkSize(len(v.bin) + len(deref(v.str))); err != nil {
+		return nil, err
 	}
 	if raw := obj["id"]; raw != nil {
 		if json.Unmarshal(raw, &v.id) != nil {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -179,6 +180,12 @@ func TestBadFiles(t *testing.T) {
 		{"versions not an array", `{"a": {"versions": {"value": "x"}}}`, `"versions" must be an array`},
 		{"stages not strings", `{"a": {"versions": [{"value": "x", "stages": "AWSCURRENT"}]}}`, `"stages" must be an array of strings`},
 		{"a bad stage", `{"a": {"versions": [{"value": "x", "stages": ["a b"]}]}}`, `stage "a b" is empty or holds`},
+		{"a string over 65536 bytes", `{"a": "` + strings.Repeat("S", 65537) + `"}`, `secret "a": the value is 65537 bytes, more than the 65536 Secrets Manager holds`},
+		{"10 MB of open brackets", `{"a": "` + strings.Repeat("[", 10<<20) + `"}`, "more than the 65536"},
+		{"an object over 65536 bytes", `{"a": {"k": "` + strings.Repeat("S", 65536) + `"}}`, "more than the 65536"},
+		{"a value over 65536 bytes", `{"a": {"value": "` + strings.Repeat("S", 65537) + `"}}`, "more than the 65536"},
+		{"a binary over 65536 bytes", `{"a": {"binary": "` + base64.StdEncoding.EncodeToString(make([]byte, 65537)) + `"}}`, "more than the 65536"},
+		{"an old version over 65536 bytes", `{"a": {"value": "x", "versions": [{"stages": ["old"], "value": "` + strings.Repeat("S", 65537) + `"}]}}`, "versions[0]: the value is 65537 bytes"},
 		{"an id without a value", `{"a": {"id": "` + idPrev + `", "versions": [{"value": "x"}]}}`, `"id" is the id of the current version`},
 	}
 	for _, tt := range tests {
@@ -191,6 +198,19 @@ func TestBadFiles(t *testing.T) {
 				t.Errorf("error %q quotes a value", err)
 			}
 		})
+	}
+}
+
+// Secrets Manager's own limit is allowed, and a byte-order mark before
+// the file's JSON is skipped.
+func TestLimitAndByteOrderMark(t *testing.T) {
+	f, err := load(t, "\ufeff"+`{"a": "`+strings.Repeat("S", 65536)+`"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := get(f, "a", "", "")
+	if err != nil || len(*out.SecretString) != 65536 {
+		t.Fatalf("get = %v, %v; want the 65536-byte value", out, err)
 	}
 }
 

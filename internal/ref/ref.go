@@ -16,8 +16,9 @@ type Ref struct {
 	// SecretID is what Secrets Manager is asked for: a full or partial ARN
 	// (its first seven fields), or a secret name.
 	SecretID string
-	// JSONKey is a gjson path into the secret's JSON text; empty means the
-	// whole value.
+	// JSONKey names a field of the secret's JSON text, as ECS reads it (a
+	// top-level member exactly, else a dotted path); empty means the whole
+	// value.
 	JSONKey string
 	// VersionStage and VersionID pin a version; both empty means AWSCURRENT.
 	VersionStage string
@@ -140,6 +141,8 @@ func checkName(name string) error {
 		return errors.New("secret name is empty")
 	case len(name) > maxNameLen:
 		return fmt.Errorf("secret name is %d characters, at most %d allowed", len(name), maxNameLen)
+	case strings.TrimRight(name, " \t\r\n") != name:
+		return errors.New("secret name ends in white space")
 	case !nameRE.MatchString(name):
 		return errors.New("secret name may hold only A-Z a-z 0-9 / _ + = . @ -")
 	}

@@ -139,6 +139,8 @@ func TestParseRejects(t *testing.T) {
 		{"empty", "", "empty"},
 		{"ARN with six fields", "arn:aws:secretsmanager:us-east-1:123456789012:secret", "too few fields"},
 		{"ARN with two fields", "arn:aws", "too few fields"},
+		{"name with trailing space", "prod/db ", "ends in white space"},
+		{"ARN name with trailing tab", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf\t", "ends in white space"},
 		{"ARN of another service", "arn:aws:ssm:us-east-1:123456789012:secret:db-AbCdEf", "service"},
 		{"ARN of another resource type", "arn:aws:secretsmanager:us-east-1:123456789012:parameter:db-AbCdEf", "resource type"},
 		{"ARN with upper-case region", "arn:aws:secretsmanager:US-EAST-1:123456789012:secret:db-AbCdEf", "region"},

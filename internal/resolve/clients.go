@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // SDKClients builds real Secrets Manager clients from the AWS SDK's
@@ -41,7 +42,8 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing
 		// an error here does not already say.
-		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}))
+		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}),
+			config.WithAPIOptions([]func(*middleware.Stack) error{limitAnswer}))
 	})
 	return c.cfg, c.cfgErr
 }

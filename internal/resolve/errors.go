@@ -107,6 +107,14 @@ func classify(ctx context.Context, err error, k key) error {
 		}
 		e.Cause += attempts(err)
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or allow more retries with AWS_MAX_ATTEMPTS (default 3)"
+	case errors.Is(err, errAnswerTooLarge):
+		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), maxAnswer>>20)
+		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
+	case isUndecodable(err):
+		// The SDK's message quotes the answer it could not parse, which a
+		// broken or hostile endpoint may have filled with a value.
+		e.Cause = fmt.Sprintf("could not decode the answer to %s%s: it is not what Secrets Manager sends", operation(err), statusOf(err))
+		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case code != "":
 		e.Cause = oneLine(code + ": " + msg)
 	case isDropped(err):
@@ -122,6 +130,29 @@ func classify(ctx context.Context, err error, k key) error {
 		e.Cause = oneLine(err.Error())
 	}
 	return e
+}
+
+// isUndecodable reports whether the SDK could not decode the answer.
+func isUndecodable(err error) bool {
+	var de *smithy.DeserializationError
+	return errors.As(err, &de)
+}
+
+// operation names the API call err came from.
+func operation(err error) string {
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) && oe.Operation() != "" {
+		return oe.Operation()
+	}
+	return "the request"
+}
+
+// statusOf is " (HTTP N)" for an error that came with an answer.
+func statusOf(err error) string {
+	if st := httpStatus(err); st != 0 {
+		return fmt.Sprintf(" (HTTP %d)", st)
+	}
+	return ""
 }
 
 // clientError explains why no client could be built for k.

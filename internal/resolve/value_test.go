@@ -68,7 +68,29 @@ func TestRenderValues(t *testing.T) {
 		{"key holding a colon", str(doc), "a:b", "colon"},
 		{"top-level array index", str(`["x","y"]`), "1", "y"},
 		{"compact object", str(`{"k":"v"}`), "k", "v"},
-		{"escaped key name", str(`{"a.b":"dotted"}`), `a\.b`, "dotted"},
+		// A key that names a top-level member means that member, as ECS
+		// reads it: dots, wildcards, modifiers and spaces are literal.
+		{"dotted top-level key", str(`{"a.b":"dotted"}`), "a.b", "dotted"},
+		{"spring-style dotted key", str(`{"spring.datasource.password":"p"}`), "spring.datasource.password", "p"},
+		{"literal member before a nested path", str(`{"db.password":"LITERAL","db":{"password":"NESTED"}}`), "db.password", "LITERAL"},
+		{"literal member after a nested path", str(`{"db":{"password":"NESTED"},"db.password":"LITERAL"}`), "db.password", "LITERAL"},
+		{"wildcard is literal", str(`{"key1":"k1","key*":"star"}`), "key*", "star"},
+		{"question mark is literal", str(`{"key1":"k1","key?":"q"}`), "key?", "q"},
+		{"modifier name is literal", str(`{"@keys":"at"}`), "@keys", "at"},
+		{"pipe is literal", str(`{"a":{"b":1},"a|b":"pipe"}`), "a|b", "pipe"},
+		{"hash is literal", str(`{"#":"hash","a":[1]}`), "#", "hash"},
+		{"query is literal", str(`{"a":[{"b":1}],"a.#(b==1)":"q"}`), "a.#(b==1)", "q"},
+		{"backslash is literal", str(`{"a\\.b":"bs","a":{"b":"nested"}}`), `a\.b`, "bs"},
+		{"escaped key is compared unescaped", str(`{"caf\u00e9":"e"}`), "café", "e"},
+		{"space key", str(`{" ":"space","":"empty"}`), " ", "space"},
+		{"last duplicate wins", str(`{"a":"first","a":"second"}`), "a", "second"},
+		{"last duplicate wins in a nested object", str(`{"db":{"p":"first","p":"second"}}`), "db.p", "second"},
+		{"nested path when no member matches", str(`{"db":{"primary":{"host":"h"}}}`), "db.primary.host", "h"},
+		{"nested number literal", str(`{"db":{"port":1.50}}`), "db.port", "1.50"},
+		{"array index in a path", str(`{"hosts":["h0","h1"]}`), "hosts.1", "h1"},
+		{"empty member name in a path", str(`{"a":{"":{"b":"e"}}}`), "a..b", "e"},
+		{"nested array index", str(`[["a","b"],["c"]]`), "0.1", "b"},
+		{"deep but within the limit", str(strings.Repeat("[", 5000) + `"x"` + strings.Repeat("]", 5000)), strings.TrimSuffix(strings.Repeat("0.", 5000), "."), "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +123,22 @@ func TestRenderErrors(t *testing.T) {
 		{"truncated JSON", str(`{"password": "hunter2-sekrit"`), "password", "not valid JSON"},
 		{"JSON with trailing garbage", str(`{"password": "hunter2-sekrit"} trailing`), "password", "not valid JSON"},
 		{"empty string with key", str(""), "password", "not valid JSON"},
+		{"wildcard does not match another key", str(`{"key1":"k1"}`), "key*", "not found"},
+		{"question mark does not match another key", str(`{"key1":"k1"}`), "key?", "not found"},
+		{"modifier does not run", str(`{"a":"b"}`), "@keys", "not found"},
+		{"modifier after a path does not run", str(`{"a":{"b":"c"}}`), "a|@reverse", "not found"},
+		{"count does not run", str(`{"a":[1,2]}`), "a.#", "not found"},
+		{"query does not run", str(`{"a":[{"b":"x","c":"hunter2"}]}`), "a.#(b==x).c", "not found"},
+		{"escape is not a path escape", str(`{"a.b":"dotted"}`), `a\.b`, "not found"},
+		{"space is not trimmed", str(`{"password":"hunter2"}`), " password", "not found"},
+		{"empty segment names no member", str(`{"a":{"b":"hunter2"}}`), "a..b", "not found"},
+		{"index with a sign", str(`{"a":["hunter2"]}`), "a.+0", "not found"},
+		{"index with a leading zero", str(`{"a":["x","hunter2"]}`), "a.01", "not found"},
+		{"negative index", str(`{"a":["hunter2"]}`), "a.-1", "not found"},
+		{"index past the end of a nested array", str(`{"a":["hunter2"]}`), "a.1", "not found"},
+		{"member of an array", str(`{"a":["hunter2"]}`), "a.b", "not found"},
+		{"too deep", str(strings.Repeat("[", 10001) + strings.Repeat("]", 10001)), "0", "deeper than"},
+		{"10 MB of open brackets", str(strings.Repeat("[", 10<<20)), "a", "deeper than"},
 		{"binary with key", bin([]byte(`{"password": "hunter2-sekrit"}`)), "password", "binary"},
 		{"empty binary with key", bin(nil), "k", "binary"},
 	}
@@ -239,6 +277,101 @@ func FuzzRender(f *testing.F) {
 		// A key that is not there is an error that does not quote the value.
 		if _, err := Render(s, "obj."+key+"-missing"); err == nil || leaks(err.Error(), value, "obj."+key+"-missing") {
 			t.Fatalf("Render of a missing key: %v", err)
+		}
+	})
+}
+
+// FuzzFieldDeepWide feeds Field nesting as deep and arrays and objects as
+// wide as the fuzzer likes, balanced or cut short: it must answer with
+// the field or an error, never overflow the stack or panic, and a path
+// that reaches the innermost value must find it while the nesting is
+// within the limit.
+func FuzzFieldDeepWide(f *testing.F) {
+	f.Add(uint16(1), uint16(1), true, true, "x")
+	f.Add(uint16(maxDepth), uint16(0), false, true, "")
+	f.Add(uint16(maxDepth+1), uint16(3), true, true, "k")
+	f.Add(uint16(40000), uint16(2), false, false, "[")
+	f.Add(uint16(3), uint16(5000), true, false, "a.b")
+	f.Fuzz(func(t *testing.T, depth, width uint16, objects, closed bool, leaf string) {
+		open, step := "[", "0"
+		if objects {
+			open, step = `{"k":`, "k"
+		}
+		var b strings.Builder
+		b.WriteString(strings.Repeat(open, int(depth)))
+		// A wide array at the bottom, its last element the leaf.
+		b.WriteString("[")
+		for i := 0; i < int(width); i++ {
+			b.WriteString(`{"k":1,"k":[2]},`)
+		}
+		leafJSON, _ := json.Marshal(leaf)
+		b.Write(leafJSON)
+		b.WriteString("]")
+		if closed {
+			closer := "]"
+			if objects {
+				closer = "}"
+			}
+			b.WriteString(strings.Repeat(closer, int(depth)))
+		}
+		text := b.String()
+		key := strings.TrimPrefix(strings.Repeat("."+step, int(depth))+"."+strconv.Itoa(int(width)), ".")
+		got, err := Field(text, key)
+		switch {
+		case int(depth)+1 > maxDepth:
+			if err == nil || !strings.Contains(err.Error(), "deeper than") {
+				t.Fatalf("depth %d: got %q, %v; want a depth error", depth+1, got, err)
+			}
+		case !closed && depth > 0:
+			if err == nil {
+				t.Fatalf("unclosed JSON: got %q, want an error", got)
+			}
+		case err != nil || string(got) != leaf && utf8.ValidString(leaf):
+			t.Fatalf("depth %d width %d: got %q, %v; want %q", depth, width, got, err, leaf)
+		}
+	})
+}
+
+// FuzzFieldMatchesECS checks Field against Go's encoding/json, which the
+// ECS agent decodes a secret with: a key that names a top-level member
+// gives that member (the last of duplicates), a string as its text.
+func FuzzFieldMatchesECS(f *testing.F) {
+	f.Add(`{"a":"first","a":"second"}`, "a")
+	f.Add(`{"key1":"k1","key*":"star"}`, "key*")
+	f.Add(`{"db.password":"LITERAL","db":{"password":"NESTED"}}`, "db.password")
+	f.Add(`{"@keys":"x","a\u0040b":"esc"}`, "a@b")
+	f.Add(`{" ":"space","k":1.50}`, "k")
+	f.Fuzz(func(t *testing.T, text, key string) {
+		if key == "" || !utf8.ValidString(text) || !json.Valid([]byte(text)) || depth(text) > maxDepth {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(text), &m) != nil || m == nil {
+			return
+		}
+		raw, ok := m[key]
+		if !ok {
+			return
+		}
+		got, err := Field(text, key)
+		var want []byte
+		switch {
+		case string(raw) == "null":
+			if err == nil {
+				t.Fatalf("Field(%q, %q) = %q, want an error for null", text, key, got)
+			}
+			return
+		case raw[0] == '"':
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				t.Fatal("encoding/json could not decode its own string")
+			}
+			want = []byte(s)
+		default:
+			want = raw
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Field(%q, %q) = %q, %v; encoding/json gives %q", text, key, got, err, want)
 		}
 	})
 }

@@ -112,6 +112,19 @@ type MappingError struct {
 func (e *MappingError) Error() string { return e.Source + ": " + e.Err.Error() }
 func (e *MappingError) Unwrap() error { return e.Err }
 
+// TrimLine returns a mapping line as it is read: without the indentation
+// before it and the line ending after it, and "" for a line of white
+// space alone. Nothing else is trimmed: white space at the end of a line
+// belongs to the REF's JSON key, and trimming it could turn a key into no
+// key, which would inject the whole secret.
+func TrimLine(line string) string {
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return ""
+	}
+	return strings.TrimLeft(line, " \t")
+}
+
 // ParseMappings reads a mappings file: one TARGET=REF a line, blank lines
 // and lines starting with '#' ignored. Every bad line is reported, each
 // named by file and line number. Lines may be of any length; a long one is
@@ -126,8 +139,12 @@ func ParseMappings(name string, r io.Reader) ([]Mapping, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n, err))
 			break
 		}
-		line := strings.TrimSpace(text)
-		if line != "" && !strings.HasPrefix(line, "#") {
+		if n == 1 {
+			// A byte-order mark, as some Windows editors write, is not
+			// part of the first target.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		if line := TrimLine(strings.TrimSuffix(text, "\n")); line != "" && !strings.HasPrefix(line, "#") {
 			src := fmt.Sprintf("%s:%d %s", name, n, shorten(line))
 			m, perr := ParseLine(line)
 			if perr != nil {

@@ -157,7 +157,7 @@ func TestParseMappings(t *testing.T) {
 		"\n" +
 		"   # an indented comment\n" +
 		"/run/secrets/db=prod/db:password\r\n" +
-		"  TOKEN=" + fullARN + "  \n" +
+		"  TOKEN=" + fullARN + "\n" +
 		"\t\n" +
 		"LAST=prod/last" // no final newline
 	ms, err := ParseMappings("app.map", strings.NewReader(text))
@@ -177,6 +177,23 @@ func TestParseMappings(t *testing.T) {
 		if ms[i] != want[i] {
 			t.Errorf("mapping %d = %#v, want %#v", i, ms[i], want[i])
 		}
+	}
+}
+
+// White space at the end of a line is kept: it belongs to the JSON key,
+// and trimming it could turn a key of white space into no key, which reads
+// the whole secret. A byte-order mark before the first line is dropped.
+func TestParseMappingsKeepsTrailingSpace(t *testing.T) {
+	const text = "\ufeffS=h/json: \r\nT=h/json:k\t\n"
+	ms, err := ParseMappings("app.map", strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Name != "S" || ms[0].Ref.JSONKey != " " || ms[1].Ref.JSONKey != "k\t" {
+		t.Fatalf("ParseMappings = %#v, want S with key %q and T with key %q", ms, " ", "k\t")
+	}
+	if _, err := ParseMappings("app.map", strings.NewReader("A=prod/db  \n")); err == nil || !strings.Contains(err.Error(), "white space") {
+		t.Errorf("a name with trailing white space: %v, want an error that says so", err)
 	}
 }
 
