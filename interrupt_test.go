@@ -15,16 +15,18 @@ import (
 	"time"
 )
 
-// TestNoLeakWhenInterrupted stops runs that write 30 file targets of a
-// 4 MB value (from --local) with SIGTERM at several moments: before
+// TestNoLeakWhenInterrupted stops runs that write 400 file targets of a
+// 64 KB value (from --local, whose values Secrets Manager's 65,536 bytes
+// bound) with SIGTERM at several moments: before
 // anything is written, while the files are staged, while they are
 // renamed, and after. After every run no file in the target folders
 // holds the value (docs/reference.md#files), unless the command ran with
-// them in exec mode, where they stay by design; then all 30 are whole
+// them in exec mode, where they stay by design; then all are whole
 // and no temp file is left.
 func TestNoLeakWhenInterrupted(t *testing.T) {
 	bin := buildSmexec(t)
-	value := strings.Repeat(canary+"-INTERRUPTED-", 4<<20/len(canary+"-INTERRUPTED-"))
+	const targets = 400
+	value := strings.Repeat(canary+"-INTERRUPTED-", 65536/len(canary+"-INTERRUPTED-"))
 	dev := filepath.Join(t.TempDir(), "dev.json")
 	b, _ := json.Marshal(map[string]string{"big": value})
 	if err := os.WriteFile(dev, b, 0o600); err != nil {
@@ -47,7 +49,7 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 				if mode == "supervise" {
 					args = append(args, "--supervise")
 				}
-				for i := range 30 {
+				for i := range targets {
 					args = append(args, "-f", filepath.Join(folders[i%2], "f"+strconv.Itoa(i))+"=big")
 				}
 				args = append(args, "--", sleep, "30")
@@ -91,8 +93,8 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 					// Before smexec caught signals (nothing written), or,
 					// exec'd, the command (sleep) got it: its files stay,
 					// whole.
-					if len(files) != 0 && (mode != "exec" || len(files) != 30) {
-						t.Errorf("killed by SIGTERM with %d of 30 files in place: %v", len(files), files)
+					if len(files) != 0 && (mode != "exec" || len(files) != targets) {
+						t.Errorf("killed by SIGTERM with %d of %d files in place", len(files), targets)
 					}
 				default:
 					t.Errorf("smexec ended with %v; stderr:\n%s", ws, stderr.String())
