@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"math/bits"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -207,7 +208,7 @@ var fullARNTail = regexp.MustCompile(`^-[A-Za-z0-9]{6}$`)
 //     against BatchGetSecretValue's 100). When the probe is throttled too,
 //     the quota is shared, or spent for both, and one batch call costs
 //     less of it than the reads it stands for: the batch call is retried.
-//     Probes go after the 1st, 2nd, 4th, 8th… throttled attempt, so a
+//     Probes go after the 1st, 4th, 16th and 64th throttled attempt, so a
 //     shared limit costs few of them, and a probe's answer settles its
 //     secret.
 func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSecretValueInput, pending *[]*fetch) (out *sm.BatchGetSecretValueOutput, fallback bool, err error) {
@@ -250,7 +251,7 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 			return err
 		}
 		throttles++
-		if in.NextToken != nil || len(*pending) < 2 || throttles&(throttles-1) != 0 {
+		if in.NextToken != nil || len(*pending) < 2 || !probeDue(throttles) {
 			return err
 		}
 		f := (*pending)[0]
@@ -287,6 +288,12 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		return nil, true, nil
 	}
 	return out, false, err
+}
+
+// probeDue reports whether the n-th throttled batch attempt is followed
+// by a probe: n a power of 4.
+func probeDue(n int) bool {
+	return n > 0 && n&(n-1) == 0 && bits.TrailingZeros(uint(n))%2 == 0
 }
 
 // batchMaxAttempts is the most attempts a BatchGetSecretValue call gets

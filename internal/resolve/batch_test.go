@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"log/slog"
 	"strings"
@@ -330,5 +331,17 @@ func TestFetchLogsRequests(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "value a") {
 		t.Error("the log holds a value")
+	}
+}
+
+func TestProbeDue(t *testing.T) {
+	var due []int
+	for n := range 70 {
+		if probeDue(n) {
+			due = append(due, n)
+		}
+	}
+	if fmt.Sprint(due) != "[1 4 16 64]" {
+		t.Errorf("probes after throttled batch calls %v, want [1 4 16 64]", due)
 	}
 }
