@@ -2,8 +2,8 @@ package resolve
 
 import (
 	"bytes"
-	"fmt"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
