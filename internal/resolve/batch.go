@@ -214,10 +214,20 @@ var fullARNTail = regexp.MustCompile(`^-[A-Za-z0-9]{6}$`)
 func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSecretValueInput, pending *[]*fetch) (out *sm.BatchGetSecretValueOutput, fallback bool, err error) {
 	region := (*pending)[0].key.region
 	call := func(ctx context.Context, opts ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
+		var done func(error)
+		if !r.sdkRetries {
+			var err error
+			if done, err = r.pace(region, opBatch).wait(ctx); err != nil {
+				return nil, err
+			}
+		}
 		var seen atomic.Int32
 		out, err := client.BatchGetSecretValue(ctx, in, append(opts, r.stats.counting(opBatch, &seen))...)
 		if seen.Load() == 0 {
 			r.stats.add(opBatch, err)
+		}
+		if done != nil {
+			done(err)
 		}
 		return out, err
 	}
@@ -259,7 +269,7 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		if cerr != nil {
 			return err
 		}
-		got, perr := r.callGet(ctx, client, f.key)
+		got, perr := r.callGet(ctx, client, f.key, true)
 		switch {
 		case perr == nil:
 			f.result = secretOf(got)

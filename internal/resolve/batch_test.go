@@ -3,6 +3,7 @@ package resolve
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -344,4 +345,92 @@ func TestProbeDue(t *testing.T) {
 	if fmt.Sprint(due) != "[1 4 16 64]" {
 		t.Errorf("probes after throttled batch calls %v, want [1 4 16 64]", due)
 	}
+}
+
+// While a process's reads are throttled, one request at a time goes out,
+// not one a read; the first that is not throttled lets them all go.
+func TestFetchPacesThrottledReads(t *testing.T) {
+	api, ids := tenSecrets()
+	var mu sync.Mutex
+	calls, inflight, peakThrottled := 0, 0, 0
+	api.before = func(string) error {
+		mu.Lock()
+		calls++
+		inflight++
+		throttledPhase := calls <= 30
+		if calls > 20 && throttledPhase {
+			peakThrottled = max(peakThrottled, inflight)
+		}
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		if throttledPhase {
+			return throttled
+		}
+		return nil
+	}
+	p := defaultPolicy
+	p.Base, p.Cap = time.Millisecond, 5*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, NoBatch: true, retry: &p}
+	got := r.Fetch(ctx, refs(t, ids...))
+	for i, id := range ids {
+		if v := value(got[i]); v != "value "+id {
+			t.Errorf("%s = %q", id, v)
+		}
+	}
+	// The first wave is all ten at once; well after it, one at a time.
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 40 {
+		t.Errorf("%d calls, want 30 throttled and 10 reads", calls)
+	}
+	if peakThrottled != 1 {
+		t.Errorf("%d requests in flight at once while throttled, want 1", peakThrottled)
+	}
+}
+
+func TestPacerOneScoutWhileThrottled(t *testing.T) {
+	p := defaultPolicy
+	p.Base, p.Cap = time.Millisecond, time.Millisecond
+	pc := newPacer(&p)
+	done, err := pc.wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done(throttled)
+	scout, err := pc.wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With the scout out, another waits until its answer.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var paced *pacedError
+	if _, err := pc.wait(ctx); !errors.As(err, &paced) || !errors.Is(err, throttled) {
+		t.Fatalf("a second request went out beside the scout (err %v)", err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		d, err := pc.wait(context.Background())
+		if err == nil {
+			d(nil)
+		}
+		released <- err
+	}()
+	scout(nil)
+	if err := <-released; err != nil {
+		t.Fatalf("after the scout read, a waiting request got %v", err)
+	}
+	// Not throttled: requests go side by side.
+	a, _ := pc.wait(context.Background())
+	b, err := pc.wait(context.Background())
+	if err != nil {
+		t.Fatalf("unthrottled, a second request waited: %v", err)
+	}
+	a(nil)
+	b(nil)
 }

@@ -90,6 +90,8 @@ type Resolver struct {
 	// sdkRetries: this run's Clients retry themselves (SelfRetrying).
 	sdkRetries bool
 	stats      stats
+	pacersMu   sync.Mutex
+	pacers     map[pacerKey]*pacer
 
 	fallbackOnce sync.Once
 	throttleOnce sync.Once
@@ -237,7 +239,7 @@ func (r *Resolver) getOne(ctx context.Context, k key) Result {
 	}
 	var out *sm.GetSecretValueOutput
 	once := func(ctx context.Context) (err error) {
-		out, err = r.callGet(ctx, client, k)
+		out, err = r.callGet(ctx, client, k, false)
 		return err
 	}
 	if r.sdkRetries {
@@ -252,8 +254,10 @@ func (r *Resolver) getOne(ctx context.Context, k key) Result {
 }
 
 // callGet makes one GetSecretValue call (one attempt, or the SDK's
-// attempts when it retries itself).
-func (r *Resolver) callGet(ctx context.Context, client API, k key) (*sm.GetSecretValueOutput, error) {
+// attempts when it retries itself). Unless the SDK retries, the call
+// waits for the region's pacer; a probe (see batchCall) does not: it is
+// there to learn whether single reads are throttled now.
+func (r *Resolver) callGet(ctx context.Context, client API, k key, probe bool) (*sm.GetSecretValueOutput, error) {
 	in := &sm.GetSecretValueInput{SecretId: &k.secretID}
 	if k.versionID != "" {
 		in.VersionId = &k.versionID
@@ -261,10 +265,20 @@ func (r *Resolver) callGet(ctx context.Context, client API, k key) (*sm.GetSecre
 	if k.stage != "" {
 		in.VersionStage = &k.stage
 	}
+	var done func(error)
+	if !r.sdkRetries && !probe {
+		var err error
+		if done, err = r.pace(k.region, opGet).wait(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var seen atomic.Int32
 	out, err := client.GetSecretValue(ctx, in, r.stats.counting(opGet, &seen))
 	if seen.Load() == 0 {
 		r.stats.add(opGet, err)
+	}
+	if done != nil {
+		done(err)
 	}
 	return out, err
 }

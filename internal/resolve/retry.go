@@ -58,12 +58,7 @@ func (p *policy) clock() time.Time {
 // run that must end by deadline (zero: none), and false when there is no
 // time left for another attempt.
 func (p *policy) wait(n int, now, deadline time.Time) (time.Duration, bool) {
-	bound := p.Cap
-	if n-1 < 30 {
-		if b := p.Base << (n - 1); b > 0 && b < bound {
-			bound = b
-		}
-	}
+	bound := p.bound(n)
 	if deadline.IsZero() {
 		if n >= p.NoDeadlineAttempts {
 			return 0, false
@@ -75,14 +70,31 @@ func (p *policy) wait(n int, now, deadline time.Time) (time.Duration, bool) {
 		}
 		bound = min(bound, left)
 	}
+	return p.draw(bound), true
+}
+
+// bound is the longest wait after failed attempt n: Base·2^(n-1), at
+// most Cap.
+func (p *policy) bound(n int) time.Duration {
+	bound := p.Cap
+	if n-1 < 30 {
+		if b := p.Base << (n - 1); b > 0 && b < bound {
+			bound = b
+		}
+	}
+	return bound
+}
+
+// draw is a wait drawn uniformly from [0, bound): full jitter.
+func (p *policy) draw(bound time.Duration) time.Duration {
 	if bound <= 0 {
-		return 0, true
+		return 0
 	}
 	draw := rand.Int64N
 	if p.rand != nil {
 		draw = p.rand
 	}
-	return time.Duration(draw(int64(bound))), true
+	return time.Duration(draw(int64(bound)))
 }
 
 func (p *policy) pause(ctx context.Context, d time.Duration) error {
@@ -112,9 +124,20 @@ func (p *policy) do(ctx context.Context, attempt func(ctx context.Context) error
 		if err == nil {
 			return nil
 		}
+		var paced *pacedError
+		if errors.As(err, &paced) {
+			// Never sent: the process's reads were throttled to the end.
+			if last == nil {
+				last = paced.throttle
+			}
+			return &RetriesError{Attempts: n - 1, Err: last}
+		}
 		if ctx.Err() != nil {
-			if last != nil && isContextErr(err) {
+			switch {
+			case isContextErr(err) && last != nil:
 				return &RetriesError{Attempts: n - 1, Err: last}
+			case retryable(err):
+				return &RetriesError{Attempts: n, Err: err}
 			}
 			return err
 		}
