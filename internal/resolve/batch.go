@@ -202,20 +202,22 @@ var fullARNTail = regexp.MustCompile(`^-[A-Za-z0-9]{6}$`)
 //   - when the call is denied (the caller may read, but not batch);
 //   - when the SDK retries itself (the user configured it) and the call
 //     was still throttled after at most batchMaxAttempts;
-//   - otherwise, when the call is throttled and a single read, sent as a
-//     probe right after, is not: every operation has its own quota, and
+//   - otherwise, when the call is throttled, a single read sent as a
+//     probe right after is not, and the batch call, sent again at once,
+//     is throttled again: every operation has its own quota, and
 //     GetSecretValue's is the larger (Secrets Manager: 10,000 a second
 //     against BatchGetSecretValue's 100). When the probe is throttled too,
-//     the quota is shared, or spent for both, and one batch call costs
-//     less of it than the reads it stands for: the batch call is retried.
+//     or the batch call passes after it, the quota is shared, or spent
+//     for both, and one batch call costs less of it than the reads it
+//     stands for: the batch call is retried.
 //     Probes go after the 1st, 4th, 16th and 64th throttled attempt, so a
 //     shared limit costs few of them, and a probe's answer settles its
 //     secret.
 func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSecretValueInput, pending *[]*fetch) (out *sm.BatchGetSecretValueOutput, fallback bool, err error) {
 	region := (*pending)[0].key.region
-	call := func(ctx context.Context, opts ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
+	call := func(ctx context.Context, paced bool, opts ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
 		var done func(error)
-		if !r.sdkRetries {
+		if paced && !r.sdkRetries {
 			var err error
 			if done, err = r.pace(region, opBatch).wait(ctx); err != nil {
 				return nil, err
@@ -242,7 +244,7 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		return true
 	}
 	if r.sdkRetries {
-		out, err = call(ctx, capBatchAttempts)
+		out, err = call(ctx, false, capBatchAttempts)
 		if err != nil && (denied(err) || isThrottle(err) && ctx.Err() == nil) {
 			if !denied(err) {
 				r.throttleOnce.Do(func() {
@@ -256,7 +258,7 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 	throttles := 0
 	err = r.policy().do(ctx, func(ctx context.Context) error {
 		var err error
-		out, err = call(ctx)
+		out, err = call(ctx, true)
 		if err == nil || denied(err) || !isThrottle(err) {
 			return err
 		}
@@ -274,6 +276,16 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		case perr == nil:
 			f.result = secretOf(got)
 			*pending = (*pending)[1:]
+			in.SecretIdList = in.SecretIdList[1:]
+			// The probe found room. Under one shared limit the batch call
+			// finds it too, at once; throttled while the probe was not,
+			// it has a quota of its own, spent.
+			if len(*pending) >= 2 {
+				out, err = call(ctx, false)
+				if err == nil || !isThrottle(err) {
+					return err
+				}
+			}
 			fallback = true
 			r.throttleOnce.Do(func() {
 				r.log().Debug("BatchGetSecretValue throttled and GetSecretValue not; reading each secret with GetSecretValue", "region", region)

@@ -216,8 +216,9 @@ func tenSecrets() (*fakeAPI, []string) {
 	return api, ids
 }
 
-// Per-operation limits, BatchGetSecretValue's spent: one throttled batch
-// call, one probe that reads, then the other secrets alone.
+// Per-operation limits, BatchGetSecretValue's spent: a throttled batch
+// call, a probe that reads, the batch call throttled again, then the
+// other secrets alone.
 func TestFetchBatchThrottledProbesAndFallsBack(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	api, ids := tenSecrets()
@@ -234,8 +235,11 @@ func TestFetchBatchThrottledProbesAndFallsBack(t *testing.T) {
 			t.Errorf("%s = %q", id, v)
 		}
 	}
-	if api.batches != 1 || api.gets != 10 {
-		t.Errorf("%d batch and %d single calls (%v), want 1 and 10", api.batches, api.gets, api.calls)
+	// The batch call, the probe, the batch call again at once (still
+	// throttled while the probe read: its own quota is spent), then the
+	// other nine alone.
+	if api.batches != 2 || api.gets != 10 {
+		t.Errorf("%d batch and %d single calls (%v), want 2 and 10", api.batches, api.gets, api.calls)
 	}
 }
 
@@ -433,4 +437,28 @@ func TestPacerOneScoutWhileThrottled(t *testing.T) {
 	}
 	a(nil)
 	b(nil)
+}
+
+// One shared limit with room right after a throttle: the probe reads,
+// and so does the batch call sent at once after it; no fallback.
+func TestFetchBatchProbeThenBatchUnderASharedLimit(t *testing.T) {
+	api, ids := tenSecrets()
+	n := 0
+	api.before = func(string) error {
+		n++
+		if n == 1 {
+			return throttled
+		}
+		return nil
+	}
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, retry: instant()}
+	got := r.Fetch(context.Background(), refs(t, ids...))
+	for i, id := range ids {
+		if v := value(got[i]); v != "value "+id {
+			t.Errorf("%s = %q", id, v)
+		}
+	}
+	if api.batches != 2 || api.gets != 1 {
+		t.Errorf("%d batch and %d single calls (%v), want 2 and 1", api.batches, api.gets, api.calls)
+	}
 }
