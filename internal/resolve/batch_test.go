@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
@@ -461,4 +462,35 @@ func TestFetchBatchProbeThenBatchUnderASharedLimit(t *testing.T) {
 	if api.batches != 2 || api.gets != 1 {
 		t.Errorf("%d batch and %d single calls (%v), want 2 and 1", api.batches, api.gets, api.calls)
 	}
+}
+
+// An endpoint that hands out page tokens forever, with nothing in the
+// pages, gets a bounded number of batch calls; its secrets are read alone.
+func TestFetchBatchEndlessPages(t *testing.T) {
+	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	endless := &endlessPages{fakeAPI: api}
+	r := &Resolver{Clients: endless, retry: instant()}
+	got := r.Fetch(context.Background(), refs(t, "a", "b"))
+	for i, want := range []string{"value a", "value b"} {
+		if v := value(got[i]); v != want {
+			t.Errorf("result %d = %q, want %q", i, v, want)
+		}
+	}
+	if endless.pages > 3 {
+		t.Errorf("%d batch pages fetched for 2 ids", endless.pages)
+	}
+}
+
+// endlessPages answers every BatchGetSecretValue with an empty page and
+// a next token.
+type endlessPages struct {
+	*fakeAPI
+	pages int
+}
+
+func (e *endlessPages) Client(context.Context, string) (API, error) { return e, nil }
+
+func (e *endlessPages) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecretValueInput, opts ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
+	e.pages++
+	return &sm.BatchGetSecretValueOutput{NextToken: ptr("more")}, nil
 }
