@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -29,6 +30,10 @@ type policy struct {
 	// NoDeadlineAttempts bounds the attempts of a context without a
 	// deadline (a library caller; the CLI always sets one).
 	NoDeadlineAttempts int
+	// RefusedAttempts bounds the attempts that find nothing listening:
+	// an endpoint still starting is worth a few, a wrong one not the
+	// whole --timeout.
+	RefusedAttempts int
 
 	// Seams for tests: the clock, the wait and the random draw in [0, n).
 	now   func() time.Time
@@ -45,6 +50,7 @@ var defaultPolicy = policy{
 	Cap:                2 * time.Second,
 	Reserve:            100 * time.Millisecond,
 	NoDeadlineAttempts: 5,
+	RefusedAttempts:    5,
 }
 
 func (p *policy) clock() time.Time {
@@ -119,6 +125,7 @@ func (p *policy) pause(ctx context.Context, d time.Duration) error {
 func (p *policy) do(ctx context.Context, attempt func(ctx context.Context) error) error {
 	deadline, _ := ctx.Deadline()
 	var last error
+	refused := 0
 	for n := 1; ; n++ {
 		err := attempt(ctx)
 		if err == nil {
@@ -143,6 +150,12 @@ func (p *policy) do(ctx context.Context, attempt func(ctx context.Context) error
 		}
 		if !retryable(err) {
 			return err
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			refused++
+			if refused >= p.RefusedAttempts {
+				return &RetriesError{Attempts: n, Err: err}
+			}
 		}
 		last = err
 		d, ok := p.wait(n, p.clock(), deadline)

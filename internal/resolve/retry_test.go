@@ -336,3 +336,18 @@ func TestRetryer(t *testing.T) {
 		t.Errorf("AWS_RETRY_MODE alone: %d attempts, want the SDK's %d", r.MaxAttempts(), retry.DefaultMaxAttempts)
 	}
 }
+
+// Nothing listening is retried a few times, not until the deadline: an
+// endpoint still starting gets its chance, a wrong one fails fast.
+func TestPolicyRefusedIsRetriedAFewTimes(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	refused := &url.Error{Op: "Post", URL: "https://sm/", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	calls := 0
+	err := testPolicy(clock, nil).do(ctx, func(context.Context) error { calls++; return refused })
+	var re *RetriesError
+	if !errors.As(err, &re) || calls != defaultPolicy.RefusedAttempts || re.Attempts != calls {
+		t.Fatalf("do = %v after %d calls, want a *RetriesError after %d", err, calls, defaultPolicy.RefusedAttempts)
+	}
+}
