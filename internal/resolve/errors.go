@@ -169,8 +169,9 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// attempts says how many attempts the SDK made before it gave up, where
-// it gave up because they ran out.
+// attempts says how many attempts a read made before its retries ended:
+// smexec's own, when --timeout left no room for another, or the SDK's,
+// when the attempts the user set ran out.
 func attempts(err error) string {
 	n := 0
 	var me *retry.MaxAttemptsError
