@@ -96,12 +96,13 @@ func fleetLimits(n int) map[string]int {
 
 // TestHerd starts -herd smexec processes at once (the built binary, not
 // this race-instrumented test binary), each reading herdSecrets secrets
-// through a proxy that lets -herd.rate requests a second through and
-// answers the rest with ThrottlingException, as Secrets Manager does past
-// its quota. Every process must start its child with the right values.
-// It logs the requests, the throttled answers (each one a retry) and the
-// p50 and p99 time from start to the child's exit; `make stress` runs it
-// with 200 processes and prints them.
+// through a proxy that lets the variant's rates through (-herd.rate for
+// all operations unless the variant says) and answers the rest with
+// ThrottlingException, as Secrets Manager does past its quota. Every
+// process must start its child with the right values, unless the variant
+// may fail. It logs the requests, the throttled answers, the requests
+// per started process and the p50 and p99 time from start to the
+// child's exit; `make stress` runs it with 200 processes and prints them.
 func TestHerd(t *testing.T) {
 	e := startMoto(t)
 	bin := buildSmexec(t)
