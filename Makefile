@@ -110,13 +110,15 @@ fuzz:
 	done
 
 # The thundering herd: 200 processes at once, each with 10 secrets,
-# through a proxy that lets 100 requests a second through and throttles
-# the rest; batched as shipped, and read one by one (--no-batch) with the
-# SDK's retry defaults, adaptive mode, and 20 attempts; then the same herd
-# against per-operation limits scaled from Secrets Manager's quotas to
-# model 10,000 tasks (see herdVariants in herd_test.go). make test runs
-# 30 processes.
-STRESS_MODES ?= batched,no-batch-defaults,no-batch-adaptive,no-batch-attempts20,no-batch-adaptive20,fleet-model,fleet-model-adaptive20,fleet-model-no-batch-adaptive20
+# through a proxy that throttles past its limits. The two quota models run
+# with smexec's defaults and must start every process: shared-limit (one
+# limit for every operation, 5 s of the herd's batch calls) and
+# fleet-model (per-operation limits in Secrets Manager's ratio, scaled to
+# the demand of 10,000 tasks). The other variants measure --no-batch and
+# the SDK's retry settings (see herdVariants in herd_test.go). make test
+# runs 30 processes of batched, shared-limit, fleet-model and
+# no-batch-attempts20.
+STRESS_MODES ?= batched,batched-tight,shared-limit,fleet-model,no-batch-defaults,no-batch-sdk3,no-batch-adaptive,no-batch-attempts20,no-batch-adaptive20,shared-limit-sdk3,shared-limit-no-batch,fleet-model-sdk3,fleet-model-no-batch,fleet-model-adaptive20,fleet-model-no-batch-adaptive20
 stress: moto
 	MOTO_SERVER=$(MOTO) $(GO) test -count=1 -v -timeout 30m -run '^TestHerd$$' . -herd 200 -herd.modes $(STRESS_MODES)
 

@@ -44,8 +44,8 @@ func TestFaultScripts(t *testing.T) {
 //	fault throttle [N]            answer ThrottlingException (HTTP 400)
 //	fault error CODE [STATUS] [N] answer the AWS error CODE (HTTP STATUS, default 400)
 //	fault rate R                  let R requests a second through, throttle the rest (0: no limit)
-//	proxied [requests=N] [faulted=N] [throttled=N]
-//	                              the proxy's totals since the last check
+//	proxied [requests=N] [faulted=N] [throttled=N] [conns=N]
+//	                              the proxy's totals since the last check (conns: connections opened)
 func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	get := func(ts *testscript.TestScript, cmd string) *faultproxy.Proxy {
 		v, ok := proxies.Load(ts)
@@ -149,7 +149,7 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 			p := get(ts, "proxied")
 			s := p.Stats()
 			p.ResetStats()
-			got := map[string]int{"requests": s.Requests, "faulted": s.Faulted, "throttled": s.Throttled}
+			got := map[string]int{"requests": s.Requests, "faulted": s.Faulted, "throttled": s.Throttled, "conns": s.Conns}
 			var bad []string
 			for _, a := range args {
 				k, n, _ := strings.Cut(a, "=")

@@ -83,7 +83,9 @@ func New(rawURL string, environ []string) (*Client, error) {
 		token:     token,
 		tokenFrom: from,
 		http: &http.Client{
-			Transport: t,
+			// Each attempt has its own deadline: an agent that accepted
+			// the connection and hangs is retried on a fresh one.
+			Transport: resolve.AttemptDeadlines(t),
 			// A redirect would carry the token to another address.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
@@ -231,11 +233,23 @@ func (c *Client) BatchGetSecretValue(context.Context, *sm.BatchGetSecretValueInp
 
 // get sends one GET, retrying while the agent is not answering yet, and
 // returns the body of a 200 answer or the error the answer stands for.
+// An attempt that got no answer in its time is retried, on a fresh
+// connection, for as long as ctx lasts; the others up to attempts times.
 func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
 	wait := c.backoff
+	var stalled error
 	for try := 1; ; try++ {
 		body, retry, err := c.once(ctx, u)
-		if !retry || try == attempts {
+		var at *resolve.AttemptTimeoutError
+		if errors.As(err, &at) {
+			try-- // not answering at all is not an answer to count
+			wait = c.backoff
+			stalled = err
+		}
+		if stalled != nil && ctx.Err() != nil {
+			return nil, stalled // says more than the deadline
+		}
+		if !retry || try >= attempts {
 			return body, err
 		}
 		t := time.NewTimer(wait)
@@ -261,6 +275,14 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
+		}
+		var at *resolve.AttemptTimeoutError
+		if errors.As(err, &at) {
+			return nil, true, &Error{
+				Cause: fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond)),
+				Hint:  "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: check that the agent is healthy, or raise --timeout",
+				Err:   err,
+			}
 		}
 		refused := errors.Is(err, syscall.ECONNREFUSED)
 		cause := "cannot reach the agent at " + c.base
@@ -342,7 +364,12 @@ type Error struct {
 	Err   error
 }
 
-func (e *Error) Error() string                 { return e.Cause }
+func (e *Error) Error() string { return e.Cause }
+
+// RetryableError tells the resolver not to retry: the client retried
+// what is worth retrying already.
+func (e *Error) RetryableError() bool { return false }
+
 func (e *Error) Unwrap() error                 { return e.Err }
 func (e *Error) Explain() (cause, hint string) { return e.Cause, e.Hint }
 

@@ -307,3 +307,51 @@ func mustRef(t *testing.T, s string) ref.Ref {
 	}
 	return r
 }
+
+// An agent that accepts a request and never answers is given up on after
+// the attempt's own deadline, and the read is retried on a fresh
+// connection while time remains.
+func TestStalledAttemptIsRetriedOnAFreshConnection(t *testing.T) {
+	var requests, conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			<-r.Context().Done()
+			return
+		}
+		w.Write([]byte(`{"Name":"n","SecretString":"v"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, []string{"AWS_TOKEN=tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.backoff = time.Millisecond
+	// 8 s left: each attempt gets 2 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	out, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("n")})
+	if err != nil || *out.SecretString != "v" {
+		t.Fatalf("out %v err %v", out, err)
+	}
+	if requests.Load() != 2 || conns.Load() != 2 {
+		t.Errorf("%d requests on %d connections, want 2 on 2", requests.Load(), conns.Load())
+	}
+}
+
+// An agent that never answers fails the read at the deadline, saying so.
+func TestStalledAgentSaysSo(t *testing.T) {
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("n")})
+	var e *Error
+	if !errors.As(err, &e) || !strings.HasPrefix(e.Cause, "no answer from the agent at http://127.0.0.1:") || !strings.Contains(e.Hint, "fresh connection") {
+		t.Fatalf("err = %v", err)
+	}
+}

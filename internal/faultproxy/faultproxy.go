@@ -57,6 +57,7 @@ type Stats struct {
 	Requests  int // every request that arrived
 	Faulted   int // answered with a fault (reset, stall, 5xx, AWS error, throttle) instead of forwarded
 	Throttled int // of Faulted, answered ThrottlingException by the rate limit
+	Conns     int // connections clients opened
 }
 
 // Proxy forwards to one upstream endpoint.
@@ -99,7 +100,7 @@ func Start(upstream string) (*Proxy, error) {
 	}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
-	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve)}
+	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ConnState: p.connState}
 	go p.srv.Serve(l)
 	return p, nil
 }
@@ -110,6 +111,14 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func (p *Proxy) connState(_ net.Conn, s http.ConnState) {
+	if s == http.StateNew {
+		p.mu.Lock()
+		p.stats.Conns++
+		p.mu.Unlock()
+	}
 }
 
 // SetLatency holds every request for d before it is answered or

@@ -49,7 +49,7 @@ func TestPassCountsOperations(t *testing.T) {
 	if c := p.Counts(); c["GetSecretValue"] != 1 {
 		t.Fatalf("Counts = %v, want GetSecretValue=1", c)
 	}
-	if s := p.Stats(); s != (Stats{Requests: 1}) {
+	if s := p.Stats(); s != (Stats{Requests: 1, Conns: 1}) {
 		t.Fatalf("Stats = %+v", s)
 	}
 }
@@ -63,7 +63,7 @@ func TestStatusBurstThenPass(t *testing.T) {
 			t.Fatalf("request %d: %v %v, want %d", i, resp, err, want)
 		}
 	}
-	if s := p.Stats(); s != (Stats{Requests: 3, Faulted: 2}) {
+	if s := p.Stats(); s.Requests != 3 || s.Faulted != 2 || s.Conns < 1 {
 		t.Fatalf("Stats = %+v", s)
 	}
 }

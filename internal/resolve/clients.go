@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -22,6 +24,9 @@ type SDKClients struct {
 	loadOnce sync.Once
 	cfg      aws.Config
 	cfgErr   error
+	// userRetries: the user set AWS_MAX_ATTEMPTS or AWS_RETRY_MODE (in
+	// the environment or the profile), and the SDK's retryer does as told.
+	userRetries bool
 
 	mu      sync.Mutex
 	clients map[string]API
@@ -36,16 +41,64 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		// The SDK keeps 10 idle connections a host; a run with more reads
 		// in flight than that would close the rest after each wave and
 		// connect anew for the next.
-		hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		tr := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
-		})
+		}).GetTransport()
+		hc := &http.Client{
+			// Each attempt gets its own deadline: a stalled connection is
+			// dropped and the read retried on a fresh one.
+			Transport: AttemptDeadlines(tr),
+			// Secrets Manager does not redirect; a redirect would carry
+			// the signed request elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing
 		// an error here does not already say.
 		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}),
 			config.WithAPIOptions([]func(*middleware.Stack) error{limitAnswer}))
+		if c.cfgErr == nil {
+			c.userRetries = c.cfg.RetryMaxAttempts != 0 || c.cfg.RetryMode != ""
+			c.cfg.Retryer = retryer(c.cfg)
+		}
 	})
 	return c.cfg, c.cfgErr
+}
+
+// retryer is the SDK's retryer for cfg. Unless the user configured the
+// SDK's retries, it makes one attempt a call and the resolver retries
+// (see policy): until --timeout, not until a count. When the user did,
+// it is the mode and attempts they asked for, without the SDK's
+// client-side retry quota: that bucket (500 tokens, 5 a retry) runs dry
+// after about 100 throttled retries a process, and a start storm must
+// not fail for it while --timeout leaves time.
+func retryer(cfg aws.Config) func() aws.Retryer {
+	if cfg.RetryMaxAttempts == 0 && cfg.RetryMode == "" {
+		return func() aws.Retryer { return aws.NopRetryer{} }
+	}
+	noQuota := func(o *retry.StandardOptions) {
+		o.RateLimiter = ratelimit.None
+		if cfg.RetryMaxAttempts != 0 {
+			o.MaxAttempts = cfg.RetryMaxAttempts
+		}
+	}
+	if cfg.RetryMode == aws.RetryModeAdaptive {
+		return func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, noQuota)
+			})
+		}
+	}
+	return func() aws.Retryer { return retry.NewStandard(noQuota) }
+}
+
+// RetriesItself reports whether the SDK's clients retry on their own,
+// as the user configured them; otherwise the resolver retries.
+func (c *SDKClients) RetriesItself(ctx context.Context) bool {
+	if _, err := c.load(ctx); err != nil {
+		return false
+	}
+	return c.userRetries
 }
 
 // DefaultRegion is the SDK's configured region (AWS_REGION, the profile),

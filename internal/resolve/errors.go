@@ -11,7 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -96,9 +98,12 @@ func classify(ctx context.Context, err error, k key) error {
 	case strings.HasPrefix(code, "KMS"):
 		e.Cause = "KMS refused to decrypt the secret (" + code + ")"
 		e.Hint = "the caller needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
+	case isThrottle(err) && isRetryQuota(err):
+		e.Cause = "throttled by Secrets Manager (" + orDefault(code, "HTTP 429") + "), and the AWS SDK's client-side retry quota ran out" + attempts(err)
+		e.Hint = "the SDK stopped retrying to spare the service, not for lack of time; stagger starts, or raise --timeout"
 	case isThrottle(err):
 		e.Cause = "throttled by Secrets Manager (" + orDefault(code, "HTTP 429") + ")" + attempts(err)
-		e.Hint = "more requests than the account's quota allows: allow more retries (AWS_MAX_ATTEMPTS, default 3) or let the SDK pace them (AWS_RETRY_MODE=adaptive), with a --timeout to match, or stagger starts"
+		e.Hint = throttleHint(err)
 	case httpStatus(err) >= 500:
 		st := httpStatus(err)
 		e.Cause = fmt.Sprintf("Secrets Manager answered HTTP %d %s", st, http.StatusText(st))
@@ -106,7 +111,7 @@ func classify(ctx context.Context, err error, k key) error {
 			e.Cause += " (" + oneLine(code+": "+msg) + ")"
 		}
 		e.Cause += attempts(err)
-		e.Hint = "the service, or a proxy in front of it, failed: try again, or allow more retries with AWS_MAX_ATTEMPTS (default 3)"
+		e.Hint = "the service, or a proxy in front of it, failed: try again, or " + moreRetries(err)
 	case errors.Is(err, errAnswerTooLarge):
 		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), maxAnswer>>20)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
@@ -115,6 +120,9 @@ func classify(ctx context.Context, err error, k key) error {
 		// broken or hostile endpoint may have filled with a value.
 		e.Cause = fmt.Sprintf("could not decode the answer to %s%s: it is not what Secrets Manager sends", operation(err), statusOf(err))
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
+	case isAttemptTimeout(err):
+		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
+		e.Hint = "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: something on the network path (a proxy, a firewall, the VPC endpoint) holds requests; check it, or raise --timeout"
 	case code != "":
 		e.Cause = oneLine(code + ": " + msg)
 	case isDropped(err):
@@ -192,17 +200,65 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// attempts says how many attempts the SDK made before it gave up, where
-// it gave up because they ran out.
+// attempts says how many attempts a read made before its retries ended:
+// smexec's own, when --timeout left no room for another, or the SDK's,
+// when the attempts the user set ran out.
 func attempts(err error) string {
+	n := 0
+	var me *retry.MaxAttemptsError
+	var re *RetriesError
+	switch {
+	case errors.As(err, &re):
+		n = re.Attempts
+	case errors.As(err, &me):
+		n = me.Attempt
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " after 1 attempt"
+	}
+	return fmt.Sprintf(" after %d attempts", n)
+}
+
+// throttleHint says what to do about a read still throttled when its
+// retries ended: by --timeout (smexec's own retries), or by the attempts
+// the user set for the SDK.
+func throttleHint(err error) string {
 	var me *retry.MaxAttemptsError
 	if errors.As(err, &me) {
-		if me.Attempt == 1 {
-			return " after 1 attempt"
-		}
-		return fmt.Sprintf(" after %d attempts", me.Attempt)
+		return "more requests than the account's quota allows: AWS_MAX_ATTEMPTS (or max_attempts) limits the retries; unset it to retry until --timeout, or raise it with a --timeout to match, or stagger starts"
 	}
-	return ""
+	return "more requests than the account's quota allows within --timeout: raise --timeout, or stagger starts"
+}
+
+// moreRetries is how to allow more retries of a transient failure.
+func moreRetries(err error) string {
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		return "allow more retries with AWS_MAX_ATTEMPTS, or unset it to retry until --timeout"
+	}
+	return "raise --timeout to retry for longer"
+}
+
+// isRetryQuota reports whether the SDK stopped retrying because its
+// client-side retry quota ran out. smexec turns that quota off; a
+// retryer of the user's own making may still have it.
+func isRetryQuota(err error) bool {
+	var qe ratelimit.QuotaExceededError
+	return errors.As(err, &qe)
+}
+
+func isAttemptTimeout(err error) bool {
+	var at *AttemptTimeoutError
+	return errors.As(err, &at)
+}
+
+func attemptTimeout(err error) string {
+	var at *AttemptTimeoutError
+	errors.As(err, &at)
+	return at.After.Round(100 * time.Millisecond).String()
 }
 
 // endpoint names the endpoint a request that got no answer went to, as

@@ -42,15 +42,23 @@ type fakeAPI struct {
 	// In a batch, an API error becomes an entry of Errors; any other
 	// error fails the whole call.
 	fail map[string]error
+	// batchFail is fail for reads inside BatchGetSecretValue calls alone.
+	batchFail map[string]error
 	// batchErr, when set, answers every BatchGetSecretValue call.
 	batchErr error
 	// hook, when set, runs inside every GetSecretValue call.
 	hook func()
+	// before, when set, runs first in every call, with the operation's
+	// name; an error it returns is the call's answer (a throttle, say).
+	before func(op string) error
+	// entries, when set, replaces the SecretValues of a batch answer.
+	entries func(ids []string) []types.SecretValueEntry
 
 	mu      sync.Mutex
 	reads   map[read]int
 	gets    int
 	batches int
+	calls   []string // operations in the order they came
 }
 
 // add makes a secret with one version, at AWSCURRENT.
@@ -105,7 +113,9 @@ func (f *fakeAPI) readCounts() map[read]int {
 func (f *fakeAPI) lookup(id string) *fakeSecret {
 	for _, s := range f.secrets {
 		partial := strings.HasPrefix(id, "arn:") && len(s.arn) == len(id)+7 && strings.HasPrefix(s.arn, id+"-")
-		if id == s.name || id == s.arn || partial {
+		// A name reads the caller's account's secret of that name.
+		byName := id == s.name && strings.Contains(s.arn, ":123456789012:secret:")
+		if byName || id == s.arn || partial {
 			return s
 		}
 	}
@@ -119,6 +129,14 @@ func notFound(msg string) error {
 func (f *fakeAPI) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &smithy.OperationError{ServiceID: "Secrets Manager", OperationName: "GetSecretValue", Err: err}
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, opGet)
+	f.mu.Unlock()
+	if f.before != nil {
+		if err := f.before(opGet); err != nil {
+			return nil, err
+		}
 	}
 	id, vid, stage := deref(in.SecretId), deref(in.VersionId), deref(in.VersionStage)
 	counted := stage
@@ -159,7 +177,13 @@ func (f *fakeAPI) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecret
 	}
 	f.mu.Lock()
 	f.batches++
+	f.calls = append(f.calls, opBatch)
 	f.mu.Unlock()
+	if f.before != nil {
+		if err := f.before(opBatch); err != nil {
+			return nil, err
+		}
+	}
 	if f.batchErr != nil {
 		return nil, f.batchErr
 	}
@@ -169,7 +193,11 @@ func (f *fakeAPI) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecret
 	out := &sm.BatchGetSecretValueOutput{}
 	for _, id := range in.SecretIdList {
 		f.record(read{id: id}, true)
-		if err := f.fail[id]; err != nil {
+		err := f.fail[id]
+		if be := f.batchFail[id]; be != nil {
+			err = be
+		}
+		if err != nil {
 			var ae smithy.APIError
 			if !errors.As(err, &ae) {
 				return nil, err
@@ -187,6 +215,9 @@ func (f *fakeAPI) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecret
 			})
 			continue
 		}
+		if f.entries != nil {
+			continue
+		}
 		for _, v := range s.versions {
 			if slices.Contains(v.stages, "AWSCURRENT") {
 				out.SecretValues = append(out.SecretValues, types.SecretValueEntry{
@@ -195,6 +226,9 @@ func (f *fakeAPI) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecret
 				})
 			}
 		}
+	}
+	if f.entries != nil {
+		out.SecretValues = f.entries(in.SecretIdList)
 	}
 	return out, nil
 }
@@ -207,6 +241,9 @@ type fakeClients struct {
 	apis map[string]*fakeAPI
 	// err, when set, is the answer for region "".
 	err error
+	// selfRetrying stands for the SDK with the user's retry settings:
+	// the resolver then makes one call a read.
+	selfRetrying bool
 
 	mu    sync.Mutex
 	asked map[string]int
@@ -228,6 +265,8 @@ func (c *fakeClients) Client(_ context.Context, region string) (API, error) {
 	}
 	return api, nil
 }
+
+func (c *fakeClients) RetriesItself(context.Context) bool { return c.selfRetrying }
 
 func (c *fakeClients) regions() []string {
 	c.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -27,6 +28,14 @@ type API interface {
 // configured default. Implementations build clients lazily.
 type Clients interface {
 	Client(ctx context.Context, region string) (API, error)
+}
+
+// SelfRetrying is a Clients whose API calls retry on their own: the SDK
+// with the retries the user configured (AWS_MAX_ATTEMPTS,
+// AWS_RETRY_MODE). The resolver then makes one call a read; otherwise it
+// retries throttled and transient failures itself, until the deadline.
+type SelfRetrying interface {
+	RetriesItself(ctx context.Context) bool
 }
 
 // DefaultRegioner is a Clients that can say which region "" stands for,
@@ -75,8 +84,24 @@ type Resolver struct {
 	// Log gets debug records about how secrets were fetched; nil discards.
 	Log *slog.Logger
 
+	// retry is how throttled and transient failures are retried when
+	// Clients does not retry itself; nil means defaultPolicy.
+	retry *policy
+	// sdkRetries: this run's Clients retry themselves (SelfRetrying).
+	sdkRetries bool
+	stats      stats
+	pacersMu   sync.Mutex
+	pacers     map[pacerKey]*pacer
+
 	fallbackOnce sync.Once
 	throttleOnce sync.Once
+}
+
+func (r *Resolver) policy() *policy {
+	if r.retry == nil {
+		return &defaultPolicy
+	}
+	return r.retry
 }
 
 func (r *Resolver) log() *slog.Logger {
@@ -138,7 +163,14 @@ func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
 		}
 	}
 
+	if sr, ok := r.Clients.(SelfRetrying); ok && len(fetches) > 0 {
+		r.sdkRetries = sr.RetriesItself(ctx)
+	}
+	start := time.Now()
 	r.run(ctx, fetches)
+	if len(fetches) > 0 {
+		r.stats.log(r.log(), time.Since(start))
+	}
 
 	out := make([]Result, len(refs))
 	for i, rf := range refs {
@@ -198,12 +230,34 @@ func parallel(limit, n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// getOne reads one secret version with GetSecretValue.
+// getOne reads one secret version with GetSecretValue, retrying what
+// the policy retries unless the client retries itself.
 func (r *Resolver) getOne(ctx context.Context, k key) Result {
 	client, err := r.Clients.Client(ctx, k.region)
 	if err != nil {
 		return Result{Err: clientError(err, k)}
 	}
+	var out *sm.GetSecretValueOutput
+	once := func(ctx context.Context) (err error) {
+		out, err = r.callGet(ctx, client, k, false)
+		return err
+	}
+	if r.sdkRetries {
+		err = once(ctx)
+	} else {
+		err = r.policy().do(ctx, once)
+	}
+	if err != nil {
+		return Result{Err: classify(ctx, err, k)}
+	}
+	return secretOf(out)
+}
+
+// callGet makes one GetSecretValue call (one attempt, or the SDK's
+// attempts when it retries itself). Unless the SDK retries, the call
+// waits for the region's pacer; a probe (see batchCall) does not: it is
+// there to learn whether single reads are throttled now.
+func (r *Resolver) callGet(ctx context.Context, client API, k key, probe bool) (*sm.GetSecretValueOutput, error) {
 	in := &sm.GetSecretValueInput{SecretId: &k.secretID}
 	if k.versionID != "" {
 		in.VersionId = &k.versionID
@@ -211,10 +265,25 @@ func (r *Resolver) getOne(ctx context.Context, k key) Result {
 	if k.stage != "" {
 		in.VersionStage = &k.stage
 	}
-	out, err := client.GetSecretValue(ctx, in)
-	if err != nil {
-		return Result{Err: classify(ctx, err, k)}
+	var done func(error)
+	if !r.sdkRetries && !probe {
+		var err error
+		if done, err = r.pace(k.region, opGet).wait(ctx); err != nil {
+			return nil, err
+		}
 	}
+	var seen atomic.Int32
+	out, err := client.GetSecretValue(ctx, in, r.stats.counting(opGet, &seen))
+	if seen.Load() == 0 {
+		r.stats.add(opGet, err)
+	}
+	if done != nil {
+		done(err)
+	}
+	return out, err
+}
+
+func secretOf(out *sm.GetSecretValueOutput) Result {
 	return Result{Secret: &Secret{
 		ARN:       deref(out.ARN),
 		Name:      deref(out.Name),

@@ -527,7 +527,7 @@ func TestFetchErrors(t *testing.T) {
 			name: "HTTP 503 with no JSON body, after the retries", ref: "prod/db",
 			fail:      gaveUp(3, 503, errors.New("deserialization failed, failed to decode response body")),
 			wantCause: []string{"Secrets Manager answered HTTP 503 Service Unavailable after 3 attempts"},
-			wantHint:  []string{"AWS_MAX_ATTEMPTS"},
+			wantHint:  []string{"AWS_MAX_ATTEMPTS", "unset it to retry until --timeout"},
 		},
 		{
 			name: "HTTP 500 with a service error", ref: "prod/db",
@@ -539,7 +539,7 @@ func TestFetchErrors(t *testing.T) {
 			name: "throttled, after the retries", ref: "prod/db",
 			fail:      gaveUp(3, 400, apiErr("ThrottlingException", "Rate exceeded")),
 			wantCause: []string{"throttled by Secrets Manager (ThrottlingException) after 3 attempts"},
-			wantHint:  []string{"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE=adaptive", "--timeout"},
+			wantHint:  []string{"AWS_MAX_ATTEMPTS", "unset it to retry until --timeout", "stagger starts"},
 			wantCode:  "ThrottlingException",
 		},
 		{
@@ -547,8 +547,8 @@ func TestFetchErrors(t *testing.T) {
 			// joined to the throttle, which must still be recognised.
 			name: "throttled, retry quota spent", ref: "prod/db",
 			fail:      errors.Join(apiErr("ThrottlingException", "Rate exceeded"), fmt.Errorf("failed to get rate limit token, %w", ratelimit.QuotaExceededError{Available: 0, Requested: 5})),
-			wantCause: []string{"throttled by Secrets Manager (ThrottlingException)"},
-			wantHint:  []string{"AWS_MAX_ATTEMPTS"},
+			wantCause: []string{"throttled by Secrets Manager (ThrottlingException), and the AWS SDK's client-side retry quota ran out"},
+			wantHint:  []string{"not for lack of time"},
 			wantCode:  "ThrottlingException",
 		},
 		{
@@ -595,7 +595,8 @@ func TestFetchErrors(t *testing.T) {
 			if tt.fail != nil {
 				def.fail = map[string]error{"prod/db": tt.fail}
 			}
-			clients := &fakeClients{apis: map[string]*fakeAPI{"": def, "us-east-1": east}, err: tt.clientsErr}
+			// The errors are the SDK's as its retries end: it retries.
+			clients := &fakeClients{apis: map[string]*fakeAPI{"": def, "us-east-1": east}, err: tt.clientsErr, selfRetrying: true}
 			ctx := context.Background()
 			if tt.expired {
 				var cancel context.CancelFunc
