@@ -38,6 +38,22 @@ type automaton struct {
 	maxLen int // longest pattern
 }
 
+// canon maps each byte to the one that stands for its class: '-' and '_'
+// (the URL alphabet of base64) match '+' and '/' (the standard one), and
+// a space matches '+' (a query-escaped space), so one base64 form serves
+// both alphabets and the percent lane needs no second form for a space.
+// A value with a space or a dash is then also hidden where a '+' takes its
+// place: a little more than the value, never less.
+func canon(b byte) byte {
+	switch b {
+	case '-', ' ':
+		return '+'
+	case '_':
+		return '/'
+	}
+	return b
+}
+
 // denseEntries bounds the dense table (4 bytes an entry), so memory stays
 // small with many or long patterns.
 const denseEntries = 1 << 18
@@ -49,7 +65,7 @@ func build(patterns [][]byte) *automaton {
 	var used [256]bool
 	for _, p := range patterns {
 		for _, b := range p {
-			used[b] = true
+			used[canon(b)] = true
 		}
 		a.maxLen = max(a.maxLen, len(p))
 	}
@@ -62,10 +78,13 @@ func build(patterns [][]byte) *automaton {
 		}
 	}
 	for b := range 256 {
-		if used[b] {
+		if used[b] && canon(byte(b)) == byte(b) {
 			a.class[b] = uint8(nc)
 			nc++
 		}
+	}
+	for b := range 256 {
+		a.class[b] = a.class[canon(byte(b))]
 	}
 	a.nc = uint32(nc)
 
@@ -206,6 +225,9 @@ func build(patterns [][]byte) *automaton {
 	return a
 }
 
+// depthOf is the length of the prefix state s stands for.
+func (a *automaton) depthOf(s uint32) int { return int(a.depth[a.ord(s)]) }
+
 // ord numbers states 0, 1, 2, … for the per-state slices.
 func (a *automaton) ord(s uint32) uint32 {
 	if s < a.dense {
@@ -237,8 +259,8 @@ type span struct{ start, end int }
 
 // scan runs the automaton from state s over p, whose first byte is at
 // offset base, and adds the range of every match to spans. A match that
-// would begin before offset 0 (in bytes already written) is cut at 0.
-func (a *automaton) scan(s uint32, p []byte, base int, spans []span) (uint32, []span) {
+// would begin before offset lim (in bytes already written) is cut there.
+func (a *automaton) scan(s uint32, p []byte, base, lim int, spans []span) (uint32, []span) {
 	if len(a.out) == 1 { // no patterns: the root is the only state
 		return s, spans
 	}
@@ -262,8 +284,9 @@ func (a *automaton) scan(s uint32, p []byte, base int, spans []span) (uint32, []
 			i++
 		}
 		if n := a.out[a.ord(s)]; n > 0 {
-			end := base + i
-			spans = addSpan(spans, max(0, end-int(n)), end)
+			if end := base + i; end > lim {
+				spans = addSpan(spans, max(lim, end-int(n)), end)
+			}
 		}
 	}
 	return s, spans

@@ -3,6 +3,7 @@ package mask
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"testing"
 )
 
@@ -53,20 +54,16 @@ func FuzzMask(f *testing.F) {
 		got := out.Bytes()
 
 		for _, s := range secrets {
-			if len(s) < MinLen {
+			if !Masked(s) {
 				continue
 			}
-			for _, form := range forms(s) {
+			for _, form := range claimedForms(s) {
 				if len(form) >= MinLen && !bytes.Contains(form, []byte("*")) && bytes.Contains(got, form) {
 					t.Fatalf("form %q of secret %q is in the output %q", form, s, got)
 				}
 			}
 		}
-		occurs := false
-		for _, p := range patterns(secrets) {
-			occurs = occurs || bytes.Contains(in, p)
-		}
-		if !occurs && !bytes.Equal(got, in) {
+		if reference(in, secrets) == string(in) && !bytes.Equal(got, in) {
 			t.Fatalf("nothing to mask in %q, but the output is %q", in, got)
 		}
 		if !flushed {
@@ -86,8 +83,23 @@ func spliceForms(in []byte, secrets [][]byte) []byte {
 			continue
 		}
 		i++
-		fs := forms(secrets[in[i]&1])
+		fs := sortedForms(secrets[in[i]&1])
 		out = append(out, fs[int(in[i]>>1)%len(fs)]...)
+	}
+	return out
+}
+
+// sortedForms is claimedForms in a fixed order.
+func sortedForms(v []byte) [][]byte {
+	m := claimedForms(v)
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([][]byte, len(names))
+	for i, n := range names {
+		out[i] = m[n]
 	}
 	return out
 }
