@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -96,6 +97,42 @@ func BenchmarkNew(b *testing.B) {
 			for range b.N {
 				New(io.Discard, secrets)
 			}
+		})
+	}
+}
+
+// BenchmarkSetMemory builds the Set for values of random bytes (the
+// worst case: nothing shared, every byte escaped in every encoding) and
+// reports the heap it holds once built, per byte of value, and the bytes
+// allocated while building it.
+func BenchmarkSetMemory(b *testing.B) {
+	for _, c := range []struct{ n, size int }{{1, 1 << 10}, {1, 8 << 10}, {1, 64 << 10}, {10, 64 << 10}} {
+		b.Run(fmt.Sprintf("values=%dx%dKiB", c.n, c.size>>10), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(2, uint64(c.size)))
+			secrets := make([][]byte, c.n)
+			for i := range secrets {
+				secrets[i] = make([]byte, c.size)
+				for j := range secrets[i] {
+					secrets[i][j] = byte(r.Uint32())
+				}
+			}
+			var held, alloc uint64
+			for range b.N {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				s := Compile(secrets)
+				runtime.ReadMemStats(&after)
+				alloc = after.TotalAlloc - before.TotalAlloc
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				held = after.HeapAlloc - before.HeapAlloc
+				runtime.KeepAlive(s)
+			}
+			total := float64(c.n * c.size)
+			b.ReportMetric(float64(held)/total, "held-B/value-B")
+			b.ReportMetric(float64(alloc)/total, "alloc-B/value-B")
+			b.ReportMetric(float64(held)/(1<<20), "held-MiB")
 		})
 	}
 }
