@@ -1,5 +1,7 @@
 package mask
 
+import "slices"
+
 // automaton is an Aho–Corasick matcher: one pass over the input finds, at
 // each byte, the longest pattern that ends there.
 //
@@ -23,17 +25,27 @@ type automaton struct {
 	dense uint32   // states below dense are dense; len(table) == dense
 	nd    uint32   // number of dense states: dense / nc
 
-	// Sparse state k (the state dense+k) has failure link fail[k] and the
-	// children kidClass/kidTo[kids[k]:kids[k+1]].
+	// Sparse state k (the state dense+k) has failure link fail[k] and its
+	// children's classes in kidClass[kids[k]:kids[k+1]]. Sparse states are
+	// numbered breadth first, so the children of the sparse states, in
+	// order, are the sparse states from firstKid on: the j-th entry of
+	// kidClass leads to state firstKid+j. That, and depths read off the
+	// breadth-first order, keeps a sparse state at about 9 bytes.
 	fail     []uint32
 	kids     []uint32
 	kidClass []uint8
-	kidTo    []uint32
+	firstKid uint32
 
-	// By ordinal (see ord): the length of the longest pattern ending at the
-	// state, and the length of the prefix the state stands for.
-	out   []int32
-	depth []int32
+	// A dense state's output (the length of the longest pattern ending
+	// there) and depth (the length of the prefix it stands for), by row.
+	denseOut   []int32
+	denseDepth []int32
+	// A sparse state's output: hasOut marks the states that have one.
+	hasOut    []uint64
+	sparseOut map[uint32]int32
+	// levels[d] is the first sparse state, less dense, of depth d or more.
+	levels []uint32
+	n      int // states
 
 	maxLen int // longest pattern
 }
@@ -174,10 +186,11 @@ func build(patterns [][]byte) *automaton {
 	// The first nd nodes breadth first get full rows; among them, those that
 	// end no pattern come first (the root, which ends none, is state 0).
 	nd := min(n, max(1, denseEntries/nc))
+	a.n = n
 	a.nd = uint32(nd)
 	a.dense = a.nd * a.nc
-	a.out = make([]int32, n)
-	a.depth = make([]int32, n)
+	a.denseOut = make([]int32, nd)
+	a.denseDepth = make([]int32, nd)
 	id := make([]uint32, n)
 	k := uint32(0)
 	for _, match := range []bool{false, true} {
@@ -186,14 +199,23 @@ func build(patterns [][]byte) *automaton {
 		}
 		for _, u := range order[:nd] {
 			if (out[u] != 0) == match {
-				a.out[k], a.depth[k], id[u] = out[u], depth[u], k*a.nc
+				a.denseOut[k], a.denseDepth[k], id[u] = out[u], depth[u], k*a.nc
 				k++
 			}
 		}
 	}
-	for i, u := range order[nd:] {
-		a.out[k], a.depth[k], id[u] = out[u], depth[u], a.dense+uint32(i)
-		k++
+	sparse := order[nd:]
+	a.hasOut = make([]uint64, (len(sparse)+63)/64)
+	a.sparseOut = map[uint32]int32{}
+	for i, u := range sparse {
+		id[u] = a.dense + uint32(i)
+		if out[u] != 0 {
+			a.hasOut[i/64] |= 1 << (i % 64)
+			a.sparseOut[uint32(i)] = out[u]
+		}
+		for int(depth[u]) >= len(a.levels) {
+			a.levels = append(a.levels, uint32(i))
+		}
 	}
 
 	// Full rows, breadth first, so the row of a failure link is filled
@@ -209,31 +231,42 @@ func build(patterns [][]byte) *automaton {
 		}
 	}
 
-	sparse := order[nd:]
 	a.fail = make([]uint32, len(sparse))
 	a.kids = make([]uint32, len(sparse)+1)
 	a.kidClass = make([]uint8, 0, len(sparse))
-	a.kidTo = make([]uint32, 0, len(sparse))
 	for i, u := range sparse {
 		a.fail[i] = id[fail[u]]
 		for v := first[u]; v >= 0; v = sibling[v] {
+			if len(a.kidClass) == 0 {
+				a.firstKid = id[v]
+			}
 			a.kidClass = append(a.kidClass, class[v])
-			a.kidTo = append(a.kidTo, id[v])
 		}
-		a.kids[i+1] = uint32(len(a.kidTo))
+		a.kids[i+1] = uint32(len(a.kidClass))
 	}
 	return a
 }
 
 // depthOf is the length of the prefix state s stands for.
-func (a *automaton) depthOf(s uint32) int { return int(a.depth[a.ord(s)]) }
-
-// ord numbers states 0, 1, 2, … for the per-state slices.
-func (a *automaton) ord(s uint32) uint32 {
+func (a *automaton) depthOf(s uint32) int {
 	if s < a.dense {
-		return s / a.nc
+		return int(a.denseDepth[s/a.nc])
 	}
-	return a.nd + s - a.dense
+	k := s - a.dense
+	d, _ := slices.BinarySearch(a.levels, k+1)
+	return d - 1
+}
+
+// outOf is the length of the longest pattern that ends at state s, or 0.
+func (a *automaton) outOf(s uint32) int {
+	if s < a.dense {
+		return int(a.denseOut[s/a.nc])
+	}
+	k := s - a.dense
+	if a.hasOut[k/64]&(1<<(k%64)) == 0 {
+		return 0
+	}
+	return int(a.sparseOut[k])
 }
 
 // next is the state after class c from any state s. From a sparse state
@@ -246,7 +279,7 @@ func (a *automaton) next(s, c uint32) uint32 {
 		k := s - a.dense
 		for j := a.kids[k]; j < a.kids[k+1]; j++ {
 			if uint32(a.kidClass[j]) == c {
-				return a.kidTo[j]
+				return a.firstKid + j
 			}
 		}
 		s = a.fail[k]
@@ -261,7 +294,7 @@ type span struct{ start, end int }
 // offset base, and adds the range of every match to spans. A match that
 // would begin before offset lim (in bytes already written) is cut there.
 func (a *automaton) scan(s uint32, p []byte, base, lim int, spans []span) (uint32, []span) {
-	if len(a.out) == 1 { // no patterns: the root is the only state
+	if a.n == 1 { // no patterns: the root is the only state
 		return s, spans
 	}
 	table, class, plain := a.table, &a.class, a.plain
@@ -283,9 +316,9 @@ func (a *automaton) scan(s uint32, p []byte, base, lim int, spans []span) (uint3
 			s = a.next(s, uint32(class[p[i]]))
 			i++
 		}
-		if n := a.out[a.ord(s)]; n > 0 {
+		if n := a.outOf(s); n > 0 {
 			if end := base + i; end > lim {
-				spans = addSpan(spans, max(lim, end-int(n)), end)
+				spans = addSpan(spans, max(lim, end-n), end)
 			}
 		}
 	}

@@ -249,10 +249,10 @@ func (m *Writer) unit(l *lane, v byte, start, end int, literal bool) {
 		l.lit = 0
 	}
 	l.starts = append(l.starts, start)
-	if n := int(a.out[a.ord(l.s)]); n > 0 {
+	if n := a.outOf(l.s); n > 0 {
 		m.hide(l.starts[len(l.starts)-n], end)
 	}
-	if d := int(a.depth[a.ord(l.s)]); len(l.starts) > 2*d+64 {
+	if d := a.depthOf(l.s); len(l.starts) > 2*d+64 {
 		l.starts = l.starts[:copy(l.starts, l.starts[len(l.starts)-d:])]
 	}
 }

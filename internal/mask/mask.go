@@ -155,7 +155,7 @@ func (m *Writer) scan(from int) {
 func (m *Writer) step(b byte, at int) {
 	a := m.set.a
 	m.raw = a.next(m.raw, uint32(a.class[b]))
-	if n := int(a.out[a.ord(m.raw)]); n > 0 {
+	if n := a.outOf(m.raw); n > 0 {
 		m.hide(at+1-n, at+1)
 	}
 	for k := range m.lanes {
@@ -195,7 +195,7 @@ func (m *Writer) hide(start, end int) {
 // the raw stream or on any lane.
 func (m *Writer) need() int {
 	a := m.set.a
-	if len(a.out) == 1 { // no patterns: nothing can match
+	if a.n == 1 { // no patterns: nothing can match
 		return m.off + len(m.tail)
 	}
 	n := m.off + len(m.tail) - a.depthOf(m.raw)

@@ -597,7 +597,7 @@ func TestMaskManyLongSecrets(t *testing.T) {
 		}
 	}
 	m := New(nil, secrets)
-	if m.set.a.nd == uint32(len(m.set.a.out)) {
+	if m.set.a.nd == uint32(m.set.a.n) {
 		t.Fatalf("bad test: all %d states are dense", m.set.a.nd)
 	}
 	want := reference(in, secrets)
