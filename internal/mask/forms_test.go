@@ -28,6 +28,9 @@ func claimedForms(v []byte) map[string][]byte {
 			}
 		}
 	}
+	b64 := base64.StdEncoding.EncodeToString(t)
+	fs["base64, query-escaped"] = []byte(url.QueryEscape(b64))
+	fs["base64, slashes JSON-escaped"] = []byte(strings.ReplaceAll(b64, "/", `\/`))
 	if utf8.Valid(t) {
 		q, _ := json.Marshal(string(t))
 		fs["JSON, Go"] = q[1 : len(q)-1]
@@ -125,7 +128,11 @@ func TestMaskClaimedForms(t *testing.T) {
 			}
 			want := "<" + Replacement + ">\n"
 			if strings.HasPrefix(name, "base64") && !strings.Contains(name, "unpadded") {
-				want = "<" + Replacement + strings.Repeat("=", strings.Count(string(f), "=")) + ">\n"
+				pad := string(f[len(bytes.TrimRight(f, "=")):])
+				if strings.Contains(name, "query") {
+					pad = strings.Repeat("%3D", strings.Count(string(f), "%3D"))
+				}
+				want = "<" + Replacement + pad + ">\n"
 			}
 			if got != want {
 				t.Errorf("%q, %s: %q came out as %q, want %q", v, name, in, got, want)

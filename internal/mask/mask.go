@@ -1,3 +1,60 @@
+// Package mask owns the streaming redactor that supervise mode puts between
+// the child's stdout and stderr and the real ones (--mask): every form of
+// every injected value is replaced by "***" before it reaches the output.
+//
+// A value is masked when it holds at least MinLen bytes once the white
+// space around it is trimmed; what is hidden is the trimmed value, so a
+// file's final newline stays in the output and lines stay lines. Hidden:
+//   - the value itself;
+//   - the value inside a JSON string, however escaped: \" \\ \/ \b \f \n \r
+//     \t and \uXXXX in either case of hex, surrogate pairs included (Go,
+//     Python's ensure_ascii, PHP's \/, HTML escaping);
+//   - the value percent-encoded, any bytes of it, in either case of hex,
+//     with a space as %20 or "+";
+//   - the value in base64, standard or URL alphabet, alone or inside a
+//     longer encoded stream (a Basic auth header) at any offset, also
+//     wrapped over lines ("\n" or "\r\n" after 40 or more base64
+//     characters, as GNU base64 and PEM write it), and percent-encoded or
+//     with "\/" escaped.
+//
+// One Aho–Corasick automaton over the values and their base64 forms is run
+// over the raw stream and over three decodings of it (lanes, see lane.go);
+// a lane costs nothing while it has nothing to decode. The automaton takes
+// '-' for '+', '_' for '/' and ' ' for '+', so a value holding one of them
+// also hides where another takes its place: a little more than the value,
+// never less. The union of every match is hidden, and each run of hidden
+// bytes, however many matches it joins, becomes one "***": with secrets
+// "abcd" and "cdef", "abcdef" becomes "***", and "abcdabcd" too.
+//
+// A value split over any number of writes is still caught: a Write holds
+// back the shortest tail that a match in progress can still reach, and
+// passes everything before it straight through. Swap (a rotation) matches
+// that tail again with the new values, so a match in progress that both
+// sets share is not lost.
+//
+// Memory is that tail, a 64 KiB copy buffer, and the Set, shared by both
+// streams: a dense table of at most 1 MiB for the states nearest the
+// root, and about 9 bytes for every other state, of which a value of n
+// bytes makes about 5n (n for itself, 4n for its base64 at three offsets):
+// 50 to 70 bytes a byte of value (BenchmarkSetMemory).
+//
+// Limits:
+//   - A held-back tail is released only by the next Write or by Flush, so a
+//     prompt that ends in what could start a secret waits for more output.
+//   - A value that straddles a Flush is hidden from the Flush on: the part
+//     written before it is already out.
+//   - Encodings do not nest beyond base64 in a percent-encoded or JSON
+//     string: a percent-encoded value inside a JSON string, say, is not
+//     recognised. Nor are hex, other escapers, compression, a value split
+//     over lines other than wrapped base64, or one line of a multi-line
+//     value printed on its own.
+//   - In base64, a character at either edge of a value that also carries
+//     bits of its neighbours stays visible, and so does "=" padding.
+//   - A value that is not valid UTF-8 is not recognised in JSON: encoders
+//     replace its invalid bytes.
+//   - A value written half to stdout and half to stderr is not recognised:
+//     each stream has its own Writer.
+//   - Replacing can only create a value that itself contains "*".
 package mask
 
 import (
