@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -59,16 +60,30 @@ func benchLogs(r *rand.Rand, size int, secrets [][]byte) []byte {
 	return b
 }
 
+// escapeLogs is logs with, on every line, a JSON string holding escapes
+// and a percent-encoded query: the lanes' slow path on every line.
+func escapeLogs(logs []byte) []byte {
+	return bytes.ReplaceAll(logs, []byte("\n"), []byte(` msg="caf\u00e9 \"quoted\" C:\\tmp" q=a%20b%2Fc`+"\n"))
+}
+
 // BenchmarkWriter masks 100 MB written in 32 KiB pieces, as io.Copy from
-// the child's pipe does, with 1, 10 and 100 secrets.
+// the child's pipe does, with 1, 10 and 100 secrets; and with 10 over
+// lines that each hold JSON escapes and percent-encoding.
 func BenchmarkWriter(b *testing.B) {
 	const total = 100 << 20
 	const chunk = 32 << 10
-	for _, n := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
+	for _, n := range []int{1, 10, 100, -10} {
+		name := fmt.Sprintf("secrets=%d", n)
+		if n < 0 {
+			name = fmt.Sprintf("secrets=%d,escapes", -n)
+		}
+		b.Run(name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, uint64(n)))
-			secrets := benchSecrets(r, n)
+			secrets := benchSecrets(r, max(n, -n))
 			logs := benchLogs(r, 1<<20, secrets)
+			if n < 0 {
+				logs = escapeLogs(logs)
+			}
 			b.SetBytes(total)
 			b.ReportAllocs()
 			m := New(io.Discard, secrets)

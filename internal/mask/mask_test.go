@@ -230,6 +230,7 @@ func TestMask(t *testing.T) {
 		{"near miss passes", "hunter2 hunter23", []string{"hunter22"}, "hunter2 hunter23"},
 		{"repeated first byte", "aaaaab", []string{"aaab"}, "aa***"},
 		{"trailing newline of the value", "pw=hunter22;", []string{"hunter22\n"}, "pw=***;"},
+		{"dash taken for plus, underscore for slash", "x my+pass/1 y", []string{"my-pass_1"}, "x *** y"},
 		{"binary value", "\x00\xff\x01\x02\x00", []string{"\xff\x01\x02\x00"}, "\x00***"},
 		{"value with every byte value", "<" + everyByte + ">" + everyByte[1:], []string{everyByte}, "<***>" + everyByte[1:]},
 
