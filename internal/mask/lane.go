@@ -35,9 +35,12 @@ type lane struct {
 	// lit counts the last units that are input bytes copied as they are,
 	// each right after the one before, up to the current input offset.
 	lit int
-	// starts holds where each of the last units began, at least as many as
-	// the state's depth; only while the lane is out of sync.
+	// While the lane is out of sync, starts holds where each of the last
+	// units began, at least as many as the state's depth once the units it
+	// had when it left sync are counted: those are the input bytes just
+	// before preEnd.
 	starts []int
+	preEnd int
 
 	pend   []byte // an escape begun and not finished
 	pendAt int    // the input offset of pend[0]
@@ -250,11 +253,21 @@ func (m *Writer) unit(l *lane, v byte, start, end int, literal bool) {
 	}
 	l.starts = append(l.starts, start)
 	if n := a.outOf(l.s); n > 0 {
-		m.hide(l.starts[len(l.starts)-n], end)
+		m.hide(l.startOf(n), end)
 	}
-	if d := a.depthOf(l.s); len(l.starts) > 2*d+64 {
-		l.starts = l.starts[:copy(l.starts, l.starts[len(l.starts)-d:])]
+	if len(l.starts) > 64 {
+		if d := a.depthOf(l.s); len(l.starts) > 2*d+64 {
+			l.starts = l.starts[:copy(l.starts, l.starts[len(l.starts)-d:])]
+		}
 	}
+}
+
+// startOf is where the unit n back from the last began.
+func (l *lane) startOf(n int) int {
+	if i := len(l.starts) - n; i >= 0 {
+		return l.starts[i]
+	}
+	return l.preEnd - (n - len(l.starts))
 }
 
 func unhex(b byte) int {

@@ -104,6 +104,9 @@ type Writer struct {
 	tail  []byte
 	sent  int
 	spans []span
+	// runAtOff is the base64 characters just before off on its line, for
+	// wrapLane when the tail is matched again.
+	runAtOff int
 	// open says the output written so far ends in a Replacement whose run
 	// of hidden bytes reaches off+sent: a span starting there joins it.
 	open bool
@@ -182,6 +185,7 @@ func (m *Writer) Swap(s *Set) {
 	defer m.mu.Unlock()
 	m.set = s
 	m.reset()
+	m.lanes[wrapLane].run = m.runAtOff
 	m.scan(0)
 }
 
@@ -225,10 +229,7 @@ func (m *Writer) step(b byte, at int) {
 			}
 			// The lane's last units are the raw stream's bytes.
 			d := a.depthOf(l.s)
-			l.starts = l.starts[:0]
-			for k := at - d; k < at; k++ {
-				l.starts = append(l.starts, k)
-			}
+			l.starts, l.preEnd = l.starts[:0], at
 			l.lit, l.sync = d, false
 		}
 		m.feed(l, b, at)
@@ -265,7 +266,7 @@ func (m *Writer) need() int {
 			n = min(n, l.pendAt)
 		}
 		if d := a.depthOf(l.s); d > 0 {
-			n = min(n, l.starts[len(l.starts)-d])
+			n = min(n, l.startOf(d))
 		}
 	}
 	return max(n, m.off)
@@ -300,6 +301,19 @@ func (m *Writer) release(f, keep int) {
 	m.writeBuf()
 	m.spans = m.spans[:copy(m.spans, m.spans[k:])]
 	keep = min(max(keep, m.off), at)
+	if dropped := m.tail[:keep-m.off]; len(dropped) > 0 {
+		// A "\r" counts as the end of a run here, though wrapLane lets
+		// one after wrapMin characters go: at worst a CRLF-wrapped match
+		// in progress across a Swap is lost.
+		k := len(dropped)
+		for k > 0 && isBase64[dropped[k-1]] {
+			k--
+		}
+		if k > 0 {
+			m.runAtOff = 0
+		}
+		m.runAtOff += len(dropped) - k
+	}
 	m.tail = m.tail[:copy(m.tail, m.tail[keep-m.off:])]
 	m.sent = at - keep
 	m.off = keep
