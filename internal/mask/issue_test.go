@@ -82,7 +82,7 @@ func TestMaskUpdateNoGap(t *testing.T) {
 // A swap while a wrapped base64 match is in progress, its start late on a
 // line: the line's length before the tail still counts.
 func TestMaskUpdateNoGapWrapped(t *testing.T) {
-	v := strings.Repeat("s3cr3t-", 7)                                          // 49 bytes
+	v := strings.Repeat("s3cr3t-", 7)                                           // 49 bytes
 	e := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("p", 30) + v)) // v from character 40
 	in := e[:64] + "\n" + e[64:] + "\nnext\n"
 	for _, cut := range []int{50, 64, 65, 70} {
