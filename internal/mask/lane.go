@@ -60,8 +60,8 @@ const (
 // break to be taken as the wrapping of an encoded stream.
 const wrapMin = 40
 
-// isSpecial is the bytes at which some lane can leave sync.
-var isSpecial = [256]bool{'\\': true, '%': true, '\n': true, '\r': true}
+// special is the bytes at which some lane can leave sync.
+var special = [...]byte{'\\', '%', '\n', '\r'}
 
 var isBase64 = func() (t [256]bool) {
 	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_" {
@@ -69,17 +69,6 @@ var isBase64 = func() (t [256]bool) {
 	}
 	return t
 }()
-
-// nextSpecial is the index of the first byte of p at which a lane can
-// leave sync, or len(p).
-func nextSpecial(p []byte) int {
-	for i, b := range p {
-		if isSpecial[b] {
-			return i
-		}
-	}
-	return len(p)
-}
 
 // diverges reports whether b, next, makes the lane's stream differ from
 // the raw one.

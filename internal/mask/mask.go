@@ -58,6 +58,7 @@
 package mask
 
 import (
+	"bytes"
 	"io"
 	"sync"
 )
@@ -193,11 +194,24 @@ func (m *Writer) Swap(s *Set) {
 func (m *Writer) scan(from int) {
 	a := m.set.a
 	lim := m.off + m.sent
+	// next[k] is the index in tail of the next special[k] at or after i
+	// (len(tail) if none), found with IndexByte and kept until passed.
+	next := [len(special)]int{-1, -1, -1, -1}
 	for i := from; i < len(m.tail); {
 		if m.lanes[0].sync && m.lanes[1].sync && m.lanes[2].sync {
 			// The usual case: no lane has anything to decode up to the
 			// next special byte, so only the raw stream is matched.
-			if j := i + nextSpecial(m.tail[i:]); j > i {
+			j := len(m.tail)
+			for k, c := range special {
+				if next[k] < i {
+					next[k] = len(m.tail)
+					if n := bytes.IndexByte(m.tail[i:], c); n >= 0 {
+						next[k] = i + n
+					}
+				}
+				j = min(j, next[k])
+			}
+			if j > i {
 				m.raw, m.spans = a.scan(m.raw, m.tail[i:j], m.off+i, lim, m.spans)
 				for k := range m.lanes {
 					m.lanes[k].s = m.raw
