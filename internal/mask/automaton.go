@@ -110,7 +110,6 @@ func build(patterns [][]byte) *automaton {
 	first := make([]int32, 1, total)
 	sibling := make([]int32, 1, total)
 	class := make([]uint8, 1, total)
-	depth := make([]int32, 1, total)
 	first[0] = -1
 	var rootKids [256]int32 // the root's children by class, for speed
 	for i := range rootKids {
@@ -127,7 +126,9 @@ func build(patterns [][]byte) *automaton {
 		}
 		return -1
 	}
-	var ends []int32 // the node where each pattern ends
+	// out is the length of the longest pattern ending at a node, for the
+	// few nodes that have one (a map: a slice would cost 4 bytes a node).
+	out := map[int32]int32{}
 	for _, p := range patterns {
 		if len(p) == 0 {
 			continue
@@ -141,7 +142,6 @@ func build(patterns [][]byte) *automaton {
 				first = append(first, -1)
 				sibling = append(sibling, first[u])
 				class = append(class, c)
-				depth = append(depth, depth[u]+1)
 				first[u] = v
 				if u == 0 {
 					rootKids[c] = v
@@ -149,13 +149,9 @@ func build(patterns [][]byte) *automaton {
 			}
 			u = v
 		}
-		ends = append(ends, u)
+		out[u] = int32(len(p))
 	}
 	n := len(first)
-	out := make([]int32, n)
-	for _, u := range ends {
-		out[u] = depth[u]
-	}
 
 	// Failure links and outputs, breadth first: a node's failure link is
 	// shallower, so it is complete by the time the node is reached.
@@ -171,16 +167,36 @@ func build(patterns [][]byte) *automaton {
 			u = fail[u]
 		}
 	}
+	// has marks the nodes in out, so most nodes skip the map.
+	has := make([]uint64, (n+63)/64)
+	for u := range out {
+		has[u/64] |= 1 << (u % 64)
+	}
+	// Breadth first; levelStart[d] is the position in order of the first
+	// node of depth d: when the first node of a level is reached, every
+	// child of the level before is in order.
 	order := make([]int32, 1, n)
+	levelStart := make([]int32, 2, a.maxLen+3)
+	levelStart[1] = 1
 	for i := 0; i < len(order); i++ {
+		if i > 0 && i == int(levelStart[len(levelStart)-1]) {
+			levelStart = append(levelStart, int32(len(order)))
+		}
 		u := order[i]
 		for v := first[u]; v >= 0; v = sibling[v] {
 			if u != 0 {
 				fail[v] = step(fail[u], class[v])
 			}
-			out[v] = max(out[v], out[fail[v]])
+			if f := fail[v]; has[f/64]&(1<<(f%64)) != 0 && out[f] > out[v] {
+				out[v] = out[f]
+				has[v/64] |= 1 << (v % 64)
+			}
 			order = append(order, v)
 		}
+	}
+	depthAt := func(pos int) int32 { // of the node at pos in order
+		d, _ := slices.BinarySearch(levelStart, int32(pos+1))
+		return int32(d - 1)
 	}
 
 	// The first nd nodes breadth first get full rows; among them, those that
@@ -197,9 +213,9 @@ func build(patterns [][]byte) *automaton {
 		if match {
 			a.plain = k * a.nc
 		}
-		for _, u := range order[:nd] {
+		for pos, u := range order[:nd] {
 			if (out[u] != 0) == match {
-				a.denseOut[k], a.denseDepth[k], id[u] = out[u], depth[u], k*a.nc
+				a.denseOut[k], a.denseDepth[k], id[u] = out[u], depthAt(pos), k*a.nc
 				k++
 			}
 		}
@@ -209,13 +225,17 @@ func build(patterns [][]byte) *automaton {
 	a.sparseOut = map[uint32]int32{}
 	for i, u := range sparse {
 		id[u] = a.dense + uint32(i)
-		if out[u] != 0 {
+		if o := out[u]; o != 0 {
 			a.hasOut[i/64] |= 1 << (i % 64)
-			a.sparseOut[uint32(i)] = out[u]
+			a.sparseOut[uint32(i)] = o
 		}
-		for int(depth[u]) >= len(a.levels) {
-			a.levels = append(a.levels, uint32(i))
+	}
+	a.levels = make([]uint32, 0, len(levelStart))
+	for _, pos := range levelStart {
+		if int(pos) >= n {
+			break
 		}
+		a.levels = append(a.levels, uint32(max(int(pos)-nd, 0)))
 	}
 
 	// Full rows, breadth first, so the row of a failure link is filled

@@ -11,18 +11,16 @@ func Masked(v []byte) bool {
 	return len(bytes.TrimSpace(v)) >= MinLen
 }
 
-// patterns returns the byte strings the automaton looks for, without
-// duplicates: each masked value trimmed of the white space around it
+// patterns returns the byte strings the automaton looks for (a duplicate
+// costs the automaton nothing): each masked value trimmed of the white space around it
 // (which is not secret, and is often a file's final newline that must
 // stay in the output), and the base64 forms of the value and of the
 // trimmed value. JSON escapes and percent-encoding are not forms: the
 // lanes decode them from the stream (see lane.go).
 func patterns(secrets [][]byte) [][]byte {
-	seen := map[string]bool{}
 	var out [][]byte
 	add := func(f []byte) {
-		if len(f) >= MinLen && !seen[string(f)] {
-			seen[string(f)] = true
+		if len(f) >= MinLen {
 			out = append(out, f)
 		}
 	}
@@ -31,7 +29,7 @@ func patterns(secrets [][]byte) [][]byte {
 			continue
 		}
 		t := bytes.TrimSpace(v)
-		add(bytes.Clone(t))
+		add(t)
 		for _, f := range base64Forms(t) {
 			add(f)
 		}
