@@ -110,6 +110,7 @@ func TestMaskClaimedForms(t *testing.T) {
 		"hunter22",
 		"p@ss w/rd:+&=?#%\"\\<>é😀",
 		"café-crème/brûlée",
+		"tab\there\bback\fform\x01-1",
 		pem,
 		strings.Repeat("s3cr3t-k3y_with/slash+plus ", 12),
 		"\x00\x01\xfe\xffbinary\x80\x81",

@@ -328,7 +328,11 @@ func (m *Writer) release(f, keep int) {
 		}
 		m.runAtOff += len(dropped) - k
 	}
-	m.tail = m.tail[:copy(m.tail, m.tail[keep-m.off:])]
+	if rest := m.tail[keep-m.off:]; cap(m.tail) > 4*bufSize && len(rest) < cap(m.tail)/4 {
+		m.tail = append([]byte(nil), rest...) // after one very large write
+	} else {
+		m.tail = m.tail[:copy(m.tail, rest)]
+	}
 	m.sent = at - keep
 	m.off = keep
 }
