@@ -84,16 +84,18 @@ func TestMaskUpdateNoGap(t *testing.T) {
 func TestMaskUpdateNoGapWrapped(t *testing.T) {
 	v := strings.Repeat("s3cr3t-", 7)                                           // 49 bytes
 	e := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("p", 30) + v)) // v from character 40
-	in := e[:64] + "\n" + e[64:] + "\nnext\n"
-	for _, cut := range []int{50, 64, 65, 70} {
-		var out bytes.Buffer
-		m := New(&out, secretsOf(v))
-		m.Write([]byte(in[:cut]))
-		m.Update(secretsOf(v))
-		m.Write([]byte(in[cut:]))
-		m.Flush()
-		if want := reference([]byte(in), secretsOf(v)); out.String() != want || !strings.Contains(want, "***") {
-			t.Errorf("update after %d bytes: got %q, want %q", cut, out.String(), want)
+	for _, nl := range []string{"\n", "\r\n"} {
+		in := e[:64] + nl + e[64:] + nl + "next\n"
+		for _, cut := range []int{50, 64, 65, 66, 70} {
+			var out bytes.Buffer
+			m := New(&out, secretsOf(v))
+			m.Write([]byte(in[:cut]))
+			m.Update(secretsOf(v))
+			m.Write([]byte(in[cut:]))
+			m.Flush()
+			if want := reference([]byte(in), secretsOf(v)); out.String() != want || !strings.Contains(want, "***") {
+				t.Errorf("update after %q: got %q, want %q", in[:cut], out.String(), want)
+			}
 		}
 	}
 }

@@ -109,6 +109,24 @@ func (l *lane) trackRun(p []byte) {
 	}
 }
 
+// runAfter is wrapLane's count of base64 characters after p, given the
+// count before it. It looks back only as far as the last byte that ends
+// a run.
+func runAfter(run int, p []byte) int {
+	i := len(p)
+	for i > 0 && (isBase64[p[i-1]] || p[i-1] == '\r') {
+		i--
+	}
+	if i > 0 {
+		run = 0
+	}
+	l := lane{run: run}
+	for _, b := range p[i:] {
+		l.track(b)
+	}
+	return l.run
+}
+
 // feed gives lane l the input byte b at offset at.
 func (m *Writer) feed(l *lane, b byte, at int) {
 	switch l.kind {

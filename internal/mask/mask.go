@@ -315,19 +315,7 @@ func (m *Writer) release(f, keep int) {
 	m.writeBuf()
 	m.spans = m.spans[:copy(m.spans, m.spans[k:])]
 	keep = min(max(keep, m.off), at)
-	if dropped := m.tail[:keep-m.off]; len(dropped) > 0 {
-		// A "\r" counts as the end of a run here, though wrapLane lets
-		// one after wrapMin characters go: at worst a CRLF-wrapped match
-		// in progress across a Swap is lost.
-		k := len(dropped)
-		for k > 0 && isBase64[dropped[k-1]] {
-			k--
-		}
-		if k > 0 {
-			m.runAtOff = 0
-		}
-		m.runAtOff += len(dropped) - k
-	}
+	m.runAtOff = runAfter(m.runAtOff, m.tail[:keep-m.off])
 	if rest := m.tail[keep-m.off:]; cap(m.tail) > 4*bufSize && len(rest) < cap(m.tail)/4 {
 		m.tail = append([]byte(nil), rest...) // after one very large write
 	} else {
