@@ -164,7 +164,7 @@ func refJSONBegun(p []byte) bool {
 			return false
 		}
 	}
-	if len(p) > 6 {
+	if len(p) >= 6 { // whole: only a high surrogate waits for more
 		r, _ := strconv.ParseUint(string(p[2:6]), 16, 16)
 		return r >= 0xd800 && r < 0xdc00
 	}
