@@ -55,8 +55,8 @@ demo: build moto
 	MOTO_SERVER=$(MOTO) SMEXEC=$(BIN) sh examples/demo/run.sh
 
 # Start-up time, memory and requests for 1 to 200 secrets, the supervisor's
-# cost and the redactor's speed; writes nothing, prints the tables
-# docs/performance.md records.
+# cost and the redactor's speed and memory per value size; writes nothing,
+# prints the tables docs/performance.md records.
 bench: build moto
 	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/mask

@@ -1,44 +1,102 @@
 package cli
 
-import "github.com/smexec/smexec/internal/mask"
+import (
+	"sync"
+	"time"
 
-// masker holds the redactors for the command's stdout and stderr and
-// every value they hide.
+	"github.com/smexec/smexec/internal/mask"
+)
+
+// maskGrace is how long a value stays masked after a rotation replaced
+// it: the command may still hold and print the old value (until it
+// re-reads its files, or until --kill-timeout ends an old instance).
+// After that it is dropped, so the masker holds the current values and
+// at most those of the last grace period, not every value ever seen.
+const maskGrace = 15 * time.Minute
+
+// masker holds the redactors for the command's stdout and stderr, which
+// share one mask.Set, and the values they hide.
 type masker struct {
 	stdout, stderr *mask.Writer
 
-	seen map[string]bool
-	all  [][]byte
+	mu      sync.Mutex
+	now     func() time.Time
+	current [][]byte
+	old     map[string]time.Time // a replaced value and when it is dropped
+	timer   *time.Timer
 }
 
 // newMasker builds the redactors for vals, and warns about the values too
 // short to mask, naming their mappings.
 func newMasker(deps *Deps, vals []value) *masker {
-	m := &masker{seen: map[string]bool{}}
-	m.collect(vals)
-	m.stdout = mask.New(deps.Stdout, m.all)
-	m.stderr = mask.New(deps.Stderr, m.all)
+	m := &masker{now: time.Now, old: map[string]time.Time{}, current: data(vals)}
+	set := mask.Compile(m.current)
+	m.stdout = mask.NewWriter(deps.Stdout, set)
+	m.stderr = mask.NewWriter(deps.Stderr, set)
 	for _, v := range vals {
-		if len(v.Data) < mask.MinLen {
+		if !mask.Masked(v.Data) {
 			deps.Log.Warn("--mask: a value shorter than 4 bytes is not masked", "mapping", v.Source)
 		}
 	}
 	return m
 }
 
-// add masks vals as well as every value masked so far: a command that
-// read an old value may still print it.
+// add makes vals, every current value, the ones masked; a value they
+// replace stays masked for maskGrace.
 func (m *masker) add(vals []value) {
-	m.collect(vals)
-	m.stdout.Update(m.all)
-	m.stderr.Update(m.all)
-}
-
-func (m *masker) collect(vals []value) {
-	for _, v := range vals {
-		if k := string(v.Data); !m.seen[k] {
-			m.seen[k] = true
-			m.all = append(m.all, v.Data)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := data(vals)
+	now := m.now()
+	is := map[string]bool{}
+	for _, v := range next {
+		is[string(v)] = true
+		delete(m.old, string(v))
+	}
+	for _, v := range m.current {
+		if !is[string(v)] {
+			m.old[string(v)] = now.Add(maskGrace)
 		}
 	}
+	m.current = next
+	m.rebuild(now)
+}
+
+// rebuild drops the replaced values whose grace has ended, compiles the
+// rest into one Set for both streams, and sets a timer for the next drop.
+func (m *masker) rebuild(now time.Time) {
+	all := append([][]byte(nil), m.current...)
+	var next time.Time
+	for v, end := range m.old {
+		if !now.Before(end) {
+			delete(m.old, v)
+			continue
+		}
+		all = append(all, []byte(v))
+		if next.IsZero() || end.Before(next) {
+			next = end
+		}
+	}
+	set := mask.Compile(all)
+	m.stdout.Swap(set)
+	m.stderr.Swap(set)
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
+	}
+	if !next.IsZero() {
+		m.timer = time.AfterFunc(next.Sub(now), func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.rebuild(m.now())
+		})
+	}
+}
+
+func data(vals []value) [][]byte {
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = v.Data
+	}
+	return out
 }

@@ -1,5 +1,7 @@
 package mask
 
+import "slices"
+
 // automaton is an Aho–Corasick matcher: one pass over the input finds, at
 // each byte, the longest pattern that ends there.
 //
@@ -23,19 +25,45 @@ type automaton struct {
 	dense uint32   // states below dense are dense; len(table) == dense
 	nd    uint32   // number of dense states: dense / nc
 
-	// Sparse state k (the state dense+k) has failure link fail[k] and the
-	// children kidClass/kidTo[kids[k]:kids[k+1]].
+	// Sparse state k (the state dense+k) has failure link fail[k] and its
+	// children's classes in kidClass[kids[k]:kids[k+1]]. Sparse states are
+	// numbered breadth first, so the children of the sparse states, in
+	// order, are the sparse states from firstKid on: the j-th entry of
+	// kidClass leads to state firstKid+j. That, and depths read off the
+	// breadth-first order, keeps a sparse state at about 9 bytes.
 	fail     []uint32
 	kids     []uint32
 	kidClass []uint8
-	kidTo    []uint32
+	firstKid uint32
 
-	// By ordinal (see ord): the length of the longest pattern ending at the
-	// state, and the length of the prefix the state stands for.
-	out   []int32
-	depth []int32
+	// A dense state's output (the length of the longest pattern ending
+	// there) and depth (the length of the prefix it stands for), by row.
+	denseOut   []int32
+	denseDepth []int32
+	// A sparse state's output: hasOut marks the states that have one.
+	hasOut    []uint64
+	sparseOut map[uint32]int32
+	// levels[d] is the first sparse state, less dense, of depth d or more.
+	levels []uint32
+	n      int // states
 
 	maxLen int // longest pattern
+}
+
+// canon maps each byte to the one that stands for its class: '-' and '_'
+// (the URL alphabet of base64) match '+' and '/' (the standard one), and
+// a space matches '+' (a query-escaped space), so one base64 form serves
+// both alphabets and the percent lane needs no second form for a space.
+// A value with a space or a dash is then also hidden where a '+' takes its
+// place: a little more than the value, never less.
+func canon(b byte) byte {
+	switch b {
+	case '-', ' ':
+		return '+'
+	case '_':
+		return '/'
+	}
+	return b
 }
 
 // denseEntries bounds the dense table (4 bytes an entry), so memory stays
@@ -49,7 +77,7 @@ func build(patterns [][]byte) *automaton {
 	var used [256]bool
 	for _, p := range patterns {
 		for _, b := range p {
-			used[b] = true
+			used[canon(b)] = true
 		}
 		a.maxLen = max(a.maxLen, len(p))
 	}
@@ -62,10 +90,13 @@ func build(patterns [][]byte) *automaton {
 		}
 	}
 	for b := range 256 {
-		if used[b] {
+		if used[b] && canon(byte(b)) == byte(b) {
 			a.class[b] = uint8(nc)
 			nc++
 		}
+	}
+	for b := range 256 {
+		a.class[b] = a.class[canon(byte(b))]
 	}
 	a.nc = uint32(nc)
 
@@ -79,7 +110,6 @@ func build(patterns [][]byte) *automaton {
 	first := make([]int32, 1, total)
 	sibling := make([]int32, 1, total)
 	class := make([]uint8, 1, total)
-	depth := make([]int32, 1, total)
 	first[0] = -1
 	var rootKids [256]int32 // the root's children by class, for speed
 	for i := range rootKids {
@@ -96,7 +126,9 @@ func build(patterns [][]byte) *automaton {
 		}
 		return -1
 	}
-	var ends []int32 // the node where each pattern ends
+	// out is the length of the longest pattern ending at a node, for the
+	// few nodes that have one (a map: a slice would cost 4 bytes a node).
+	out := map[int32]int32{}
 	for _, p := range patterns {
 		if len(p) == 0 {
 			continue
@@ -110,7 +142,6 @@ func build(patterns [][]byte) *automaton {
 				first = append(first, -1)
 				sibling = append(sibling, first[u])
 				class = append(class, c)
-				depth = append(depth, depth[u]+1)
 				first[u] = v
 				if u == 0 {
 					rootKids[c] = v
@@ -118,13 +149,9 @@ func build(patterns [][]byte) *automaton {
 			}
 			u = v
 		}
-		ends = append(ends, u)
+		out[u] = int32(len(p))
 	}
 	n := len(first)
-	out := make([]int32, n)
-	for _, u := range ends {
-		out[u] = depth[u]
-	}
 
 	// Failure links and outputs, breadth first: a node's failure link is
 	// shallower, so it is complete by the time the node is reached.
@@ -140,41 +167,75 @@ func build(patterns [][]byte) *automaton {
 			u = fail[u]
 		}
 	}
+	// has marks the nodes in out, so most nodes skip the map.
+	has := make([]uint64, (n+63)/64)
+	for u := range out {
+		has[u/64] |= 1 << (u % 64)
+	}
+	// Breadth first; levelStart[d] is the position in order of the first
+	// node of depth d: when the first node of a level is reached, every
+	// child of the level before is in order.
 	order := make([]int32, 1, n)
+	levelStart := make([]int32, 2, a.maxLen+3)
+	levelStart[1] = 1
 	for i := 0; i < len(order); i++ {
+		if i > 0 && i == int(levelStart[len(levelStart)-1]) {
+			levelStart = append(levelStart, int32(len(order)))
+		}
 		u := order[i]
 		for v := first[u]; v >= 0; v = sibling[v] {
 			if u != 0 {
 				fail[v] = step(fail[u], class[v])
 			}
-			out[v] = max(out[v], out[fail[v]])
+			if f := fail[v]; has[f/64]&(1<<(f%64)) != 0 && out[f] > out[v] {
+				out[v] = out[f]
+				has[v/64] |= 1 << (v % 64)
+			}
 			order = append(order, v)
 		}
+	}
+	depthAt := func(pos int) int32 { // of the node at pos in order
+		d, _ := slices.BinarySearch(levelStart, int32(pos+1))
+		return int32(d - 1)
 	}
 
 	// The first nd nodes breadth first get full rows; among them, those that
 	// end no pattern come first (the root, which ends none, is state 0).
 	nd := min(n, max(1, denseEntries/nc))
+	a.n = n
 	a.nd = uint32(nd)
 	a.dense = a.nd * a.nc
-	a.out = make([]int32, n)
-	a.depth = make([]int32, n)
+	a.denseOut = make([]int32, nd)
+	a.denseDepth = make([]int32, nd)
 	id := make([]uint32, n)
 	k := uint32(0)
 	for _, match := range []bool{false, true} {
 		if match {
 			a.plain = k * a.nc
 		}
-		for _, u := range order[:nd] {
+		for pos, u := range order[:nd] {
 			if (out[u] != 0) == match {
-				a.out[k], a.depth[k], id[u] = out[u], depth[u], k*a.nc
+				a.denseOut[k], a.denseDepth[k], id[u] = out[u], depthAt(pos), k*a.nc
 				k++
 			}
 		}
 	}
-	for i, u := range order[nd:] {
-		a.out[k], a.depth[k], id[u] = out[u], depth[u], a.dense+uint32(i)
-		k++
+	sparse := order[nd:]
+	a.hasOut = make([]uint64, (len(sparse)+63)/64)
+	a.sparseOut = map[uint32]int32{}
+	for i, u := range sparse {
+		id[u] = a.dense + uint32(i)
+		if o := out[u]; o != 0 {
+			a.hasOut[i/64] |= 1 << (i % 64)
+			a.sparseOut[uint32(i)] = o
+		}
+	}
+	a.levels = make([]uint32, 0, len(levelStart))
+	for _, pos := range levelStart {
+		if int(pos) >= n {
+			break
+		}
+		a.levels = append(a.levels, uint32(max(int(pos)-nd, 0)))
 	}
 
 	// Full rows, breadth first, so the row of a failure link is filled
@@ -190,28 +251,42 @@ func build(patterns [][]byte) *automaton {
 		}
 	}
 
-	sparse := order[nd:]
 	a.fail = make([]uint32, len(sparse))
 	a.kids = make([]uint32, len(sparse)+1)
 	a.kidClass = make([]uint8, 0, len(sparse))
-	a.kidTo = make([]uint32, 0, len(sparse))
 	for i, u := range sparse {
 		a.fail[i] = id[fail[u]]
 		for v := first[u]; v >= 0; v = sibling[v] {
+			if len(a.kidClass) == 0 {
+				a.firstKid = id[v]
+			}
 			a.kidClass = append(a.kidClass, class[v])
-			a.kidTo = append(a.kidTo, id[v])
 		}
-		a.kids[i+1] = uint32(len(a.kidTo))
+		a.kids[i+1] = uint32(len(a.kidClass))
 	}
 	return a
 }
 
-// ord numbers states 0, 1, 2, … for the per-state slices.
-func (a *automaton) ord(s uint32) uint32 {
+// depthOf is the length of the prefix state s stands for.
+func (a *automaton) depthOf(s uint32) int {
 	if s < a.dense {
-		return s / a.nc
+		return int(a.denseDepth[s/a.nc])
 	}
-	return a.nd + s - a.dense
+	k := s - a.dense
+	d, _ := slices.BinarySearch(a.levels, k+1)
+	return d - 1
+}
+
+// outOf is the length of the longest pattern that ends at state s, or 0.
+func (a *automaton) outOf(s uint32) int {
+	if s < a.dense {
+		return int(a.denseOut[s/a.nc])
+	}
+	k := s - a.dense
+	if a.hasOut[k/64]&(1<<(k%64)) == 0 {
+		return 0
+	}
+	return int(a.sparseOut[k])
 }
 
 // next is the state after class c from any state s. From a sparse state
@@ -224,7 +299,7 @@ func (a *automaton) next(s, c uint32) uint32 {
 		k := s - a.dense
 		for j := a.kids[k]; j < a.kids[k+1]; j++ {
 			if uint32(a.kidClass[j]) == c {
-				return a.kidTo[j]
+				return a.firstKid + j
 			}
 		}
 		s = a.fail[k]
@@ -237,9 +312,9 @@ type span struct{ start, end int }
 
 // scan runs the automaton from state s over p, whose first byte is at
 // offset base, and adds the range of every match to spans. A match that
-// would begin before offset 0 (in bytes already written) is cut at 0.
-func (a *automaton) scan(s uint32, p []byte, base int, spans []span) (uint32, []span) {
-	if len(a.out) == 1 { // no patterns: the root is the only state
+// would begin before offset lim (in bytes already written) is cut there.
+func (a *automaton) scan(s uint32, p []byte, base, lim int, spans []span) (uint32, []span) {
+	if a.n == 1 { // no patterns: the root is the only state
 		return s, spans
 	}
 	table, class, plain := a.table, &a.class, a.plain
@@ -261,9 +336,10 @@ func (a *automaton) scan(s uint32, p []byte, base int, spans []span) (uint32, []
 			s = a.next(s, uint32(class[p[i]]))
 			i++
 		}
-		if n := a.out[a.ord(s)]; n > 0 {
-			end := base + i
-			spans = addSpan(spans, max(0, end-int(n)), end)
+		if n := a.outOf(s); n > 0 {
+			if end := base + i; end > lim {
+				spans = addSpan(spans, max(lim, end-n), end)
+			}
 		}
 	}
 	return s, spans

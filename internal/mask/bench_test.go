@@ -1,10 +1,12 @@
 package mask
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -58,16 +60,30 @@ func benchLogs(r *rand.Rand, size int, secrets [][]byte) []byte {
 	return b
 }
 
+// escapeLogs is logs with, on every line, a JSON string holding escapes
+// and a percent-encoded query: the lanes' slow path on every line.
+func escapeLogs(logs []byte) []byte {
+	return bytes.ReplaceAll(logs, []byte("\n"), []byte(` msg="caf\u00e9 \"quoted\" C:\\tmp" q=a%20b%2Fc`+"\n"))
+}
+
 // BenchmarkWriter masks 100 MB written in 32 KiB pieces, as io.Copy from
-// the child's pipe does, with 1, 10 and 100 secrets.
+// the child's pipe does, with 1, 10 and 100 secrets; and with 10 over
+// lines that each hold JSON escapes and percent-encoding.
 func BenchmarkWriter(b *testing.B) {
 	const total = 100 << 20
 	const chunk = 32 << 10
-	for _, n := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
+	for _, n := range []int{1, 10, 100, -10} {
+		name := fmt.Sprintf("secrets=%d", n)
+		if n < 0 {
+			name = fmt.Sprintf("secrets=%d,escapes", -n)
+		}
+		b.Run(name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, uint64(n)))
-			secrets := benchSecrets(r, n)
+			secrets := benchSecrets(r, max(n, -n))
 			logs := benchLogs(r, 1<<20, secrets)
+			if n < 0 {
+				logs = escapeLogs(logs)
+			}
 			b.SetBytes(total)
 			b.ReportAllocs()
 			m := New(io.Discard, secrets)
@@ -96,6 +112,42 @@ func BenchmarkNew(b *testing.B) {
 			for range b.N {
 				New(io.Discard, secrets)
 			}
+		})
+	}
+}
+
+// BenchmarkSetMemory builds the Set for values of random bytes (the
+// worst case: nothing shared, every byte escaped in every encoding) and
+// reports the heap it holds once built, per byte of value, and the bytes
+// allocated while building it.
+func BenchmarkSetMemory(b *testing.B) {
+	for _, c := range []struct{ n, size int }{{1, 1 << 10}, {1, 8 << 10}, {1, 64 << 10}, {10, 64 << 10}} {
+		b.Run(fmt.Sprintf("values=%dx%dKiB", c.n, c.size>>10), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(2, uint64(c.size)))
+			secrets := make([][]byte, c.n)
+			for i := range secrets {
+				secrets[i] = make([]byte, c.size)
+				for j := range secrets[i] {
+					secrets[i][j] = byte(r.Uint32())
+				}
+			}
+			var held, alloc uint64
+			for range b.N {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				s := Compile(secrets)
+				runtime.ReadMemStats(&after)
+				alloc = after.TotalAlloc - before.TotalAlloc
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				held = after.HeapAlloc - before.HeapAlloc
+				runtime.KeepAlive(s)
+			}
+			total := float64(c.n * c.size)
+			b.ReportMetric(float64(held)/total, "held-B/value-B")
+			b.ReportMetric(float64(alloc)/total, "alloc-B/value-B")
+			b.ReportMetric(float64(held)/(1<<20), "held-MiB")
 		})
 	}
 }

@@ -3,32 +3,38 @@ package mask
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"net/url"
 )
 
-// patterns returns every form of every secret of at least MinLen bytes,
-// each form of at least MinLen bytes, without duplicates.
+// Masked reports whether v is masked: whether it holds at least MinLen
+// bytes once the white space around it is trimmed.
+func Masked(v []byte) bool {
+	return len(bytes.TrimSpace(v)) >= MinLen
+}
+
+// patterns returns the byte strings the automaton looks for (a duplicate
+// costs the automaton nothing): each masked value trimmed of the white space around it
+// (which is not secret, and is often a file's final newline that must
+// stay in the output), and the base64 forms of the value and of the
+// trimmed value. JSON escapes and percent-encoding are not forms: the
+// lanes decode them from the stream (see lane.go).
 func patterns(secrets [][]byte) [][]byte {
-	seen := map[string]bool{}
 	var out [][]byte
 	add := func(f []byte) {
-		if len(f) >= MinLen && !seen[string(f)] {
-			seen[string(f)] = true
+		if len(f) >= MinLen {
 			out = append(out, f)
 		}
 	}
 	for _, v := range secrets {
-		if len(v) < MinLen {
+		if !Masked(v) {
 			continue
 		}
-		for _, f := range forms(v) {
+		t := bytes.TrimSpace(v)
+		add(t)
+		for _, f := range base64Forms(t) {
 			add(f)
 		}
-		// A value read from a file often ends in a newline that the child
-		// drops before printing it.
-		if t := bytes.TrimSpace(v); len(t) >= MinLen && len(t) < len(v) {
-			for _, f := range forms(t) {
+		if len(t) < len(v) {
+			for _, f := range base64Forms(v) {
 				add(f)
 			}
 		}
@@ -36,49 +42,22 @@ func patterns(secrets [][]byte) [][]byte {
 	return out
 }
 
-// forms returns the ways v is commonly written out: raw, JSON-escaped,
-// URL-escaped and base64 (see the package comment).
-func forms(v []byte) [][]byte {
-	fs := [][]byte{bytes.Clone(v)}
-
-	// Inside a JSON string, as encoding/json writes it: with HTML
-	// escaping (the default) and without.
-	if q, err := json.Marshal(string(v)); err == nil {
-		fs = append(fs, q[1:len(q)-1])
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(string(v)) == nil {
-		q := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		fs = append(fs, q[1:len(q)-1])
-	}
-
-	// In a URL: a password in a DSN, a token in a query.
-	fs = append(fs, []byte(url.QueryEscape(string(v))), []byte(url.PathEscape(string(v))))
-
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		// v starts an encoded stream, or sits inside one ("user:password"
-		// in a Basic auth header), at one of three offsets modulo 3. At
-		// each, hide the characters whose six bits all come from v, and
-		// those up to the end for when v also ends the stream (unpadded, so
-		// a padded stream keeps only its "="). At offset 0 the latter is
-		// the encoding of v alone.
-		for k := range 3 {
-			core, end := base64Forms(enc, v, k)
-			fs = append(fs, core, end)
-		}
+// base64Forms returns v's base64 forms in the standard alphabet (the
+// automaton takes '-' for '+' and '_' for '/', so they stand for the URL
+// alphabet too). v starts an encoded stream, or sits inside one
+// ("user:password" in a Basic auth header), at one of three offsets
+// modulo 3. At each, the forms are the characters whose six bits all come
+// from v, and those up to the end for when v also ends the stream
+// (unpadded, so a padded stream keeps only its "="). At offset 0 the
+// latter is the encoding of v alone.
+func base64Forms(v []byte) [][]byte {
+	var fs [][]byte
+	for k := range 3 {
+		in := append(make([]byte, k, k+len(v)), v...)
+		e := []byte(base64.RawStdEncoding.EncodeToString(in))
+		first := (8*k + 5) / 6             // characters touching the k bytes before v
+		last := max(first, 8*(k+len(v))/6) // characters made of whole input bits
+		fs = append(fs, e[first:last], e[min(first, len(e)):])
 	}
 	return fs
-}
-
-// base64Forms returns the characters of enc's encoding of v preceded by k
-// other bytes that depend on v alone (core), and those from the same start
-// to the end of the encoding (end).
-func base64Forms(enc *base64.Encoding, v []byte, k int) (core, end []byte) {
-	in := append(make([]byte, k, k+len(v)), v...)
-	e := []byte(enc.EncodeToString(in))
-	first := (8*k + 5) / 6             // characters touching the k bytes before v
-	last := max(first, 8*(k+len(v))/6) // characters made of whole input bits
-	return e[first:last], e[min(first, len(e)):]
 }

@@ -2,55 +2,69 @@
 // the child's stdout and stderr and the real ones (--mask): every form of
 // every injected value is replaced by "***" before it reaches the output.
 //
-// The forms of a value v (each only if at least MinLen bytes long):
-//   - v itself, and v with leading and trailing white space trimmed (a value
-//     read from a file usually ends in a newline the child drops);
-//   - v inside a JSON string as encoding/json writes it, with and without
-//     HTML escaping ("\n" for a newline, so a PEM key logged as JSON is
-//     caught; "\u003c" or "<");
-//   - v URL-escaped, as a query value and as a path segment (a password in
-//     a database URL);
-//   - v in base64, standard and URL alphabets, alone or inside a longer
-//     encoded stream such as a Basic auth header: at each of the three
-//     offsets modulo 3, the characters that depend on v alone, and those
-//     up to the end of the stream when v ends it (unpadded, so a padded
-//     stream keeps only its "=").
+// A value is masked when it holds at least MinLen bytes once the white
+// space around it is trimmed; what is hidden is the trimmed value, so a
+// file's final newline stays in the output and lines stay lines. Hidden:
+//   - the value itself;
+//   - the value inside a JSON string, however escaped: \" \\ \/ \b \f \n \r
+//     \t and \uXXXX in either case of hex, surrogate pairs included (Go,
+//     Python's ensure_ascii, PHP's \/, HTML escaping);
+//   - the value percent-encoded, any bytes of it, in either case of hex,
+//     with a space as %20 or "+";
+//   - the value in base64, standard or URL alphabet, alone or inside a
+//     longer encoded stream (a Basic auth header) at any offset, also
+//     wrapped over lines ("\n" or "\r\n" after 40 or more base64
+//     characters, as GNU base64 and PEM write it), and percent-encoded or
+//     with "\/" escaped.
 //
-// Matching is one pass of an Aho–Corasick automaton over the stream. The
-// union of every match of every form is hidden, and each run of hidden
+// One Aho–Corasick automaton over the values and their base64 forms is run
+// over the raw stream and over three decodings of it (lanes, see lane.go);
+// a lane costs nothing while it has nothing to decode. The automaton takes
+// '-' for '+', '_' for '/' and ' ' for '+', so a value holding one of them
+// also hides where another takes its place: a little more than the value,
+// never less. The union of every match is hidden, and each run of hidden
 // bytes, however many matches it joins, becomes one "***": with secrets
 // "abcd" and "cdef", "abcdef" becomes "***", and "abcdabcd" too.
 //
 // A value split over any number of writes is still caught: a Write holds
-// back the shortest tail that could still grow into a match (at most the
-// longest form less one byte, and nothing when the tail cannot start one),
-// and passes everything before it straight through. Memory is that tail,
-// a 64 KiB copy buffer and the automaton: a table of at most 1 MiB for the
-// states nearest its root, and about 20 bytes for each byte of the forms,
-// whose total is about ten times the value (about 10 MB for a 64 KiB
-// value, the largest Secrets Manager stores).
+// back the shortest tail that a match in progress can still reach, and
+// passes everything before it straight through. Swap (a rotation) matches
+// that tail again with the new values, so a match in progress that both
+// sets share is not lost.
+//
+// Memory is that tail, a 64 KiB copy buffer, and the Set, shared by both
+// streams: a dense table of at most 1 MiB for the states nearest the
+// root, and about 9 bytes for every other state, of which a value of n
+// bytes makes about 5n (n for itself, 4n for its base64 at three offsets):
+// 50 to 70 bytes a byte of value (BenchmarkSetMemory).
 //
 // Limits:
 //   - A held-back tail is released only by the next Write or by Flush, so a
 //     prompt that ends in what could start a secret waits for more output.
 //   - A value that straddles a Flush is hidden from the Flush on: the part
 //     written before it is already out.
+//   - Encodings do not nest beyond base64 in a percent-encoded or JSON
+//     string: a percent-encoded value inside a JSON string, say, is not
+//     recognised. Nor are hex, other escapers, compression, a value split
+//     over lines other than wrapped base64, or one line of a multi-line
+//     value printed on its own.
 //   - In base64, a character at either edge of a value that also carries
-//     bits of its neighbours stays visible. Other encodings (hex, other
-//     escapers, a line of a multi-line value printed on its own) are not
-//     recognised.
+//     bits of its neighbours stays visible, and so does "=" padding.
+//   - A value that is not valid UTF-8 is not recognised in JSON: encoders
+//     replace its invalid bytes.
+//   - A value written half to stdout and half to stderr is not recognised:
+//     each stream has its own Writer.
 //   - Replacing can only create a value that itself contains "*".
-//   - Update starts matching afresh from the held-back tail: a new value
-//     that began before it is not caught.
 package mask
 
 import (
+	"bytes"
 	"io"
 	"sync"
 )
 
-// MinLen is the shortest value that is masked; shorter ones are skipped
-// (too many false hits).
+// MinLen is the shortest value that is masked, once trimmed of the white
+// space around it; shorter ones are skipped (too many false hits).
 const MinLen = 4
 
 // Replacement is what each hidden form is replaced with.
@@ -58,25 +72,44 @@ const Replacement = "***"
 
 var replacement = []byte(Replacement)
 
-// bufSize bounds the output gathered for one write to w; a longer clean
-// stretch of input is written to w directly, without a copy.
+// bufSize bounds the output gathered for one write to w; a longer stretch
+// is written to w directly.
 const bufSize = 64 << 10
+
+// Set is the matcher for a set of values. One Set serves any number of
+// Writers (a command's stdout and stderr), so the values' automaton is
+// built and held once.
+type Set struct{ a *automaton }
+
+// Compile builds the Set for secrets. Values that are not Masked are
+// ignored.
+func Compile(secrets [][]byte) *Set {
+	return &Set{a: build(patterns(secrets))}
+}
 
 // Writer copies to an io.Writer with every form of every secret replaced by
 // Replacement. It is safe for concurrent use.
 type Writer struct {
-	mu sync.Mutex
-	w  io.Writer
-	a  *automaton
+	mu  sync.Mutex
+	w   io.Writer
+	set *Set
 
-	state uint32 // of the automaton after the last byte seen
-	// tail is the input held back: it could still be part of a match that
-	// ends later. spans are the ranges already known hidden, relative to
-	// tail[0].
+	raw   uint32 // the automaton's state on the raw stream
+	lanes [nLanes]lane
+
+	// tail is the input from offset off on (offsets count every byte ever
+	// written): what a match may still reach, and the context a new Set
+	// is matched over after Swap. Its first sent bytes are written out
+	// already. spans are the ranges known hidden, by offset, from off+sent.
+	off   int
 	tail  []byte
+	sent  int
 	spans []span
+	// runAtOff is the base64 characters just before off on its line, for
+	// wrapLane when the tail is matched again.
+	runAtOff int
 	// open says the output written so far ends in a Replacement whose run
-	// of hidden bytes reaches tail[0]: a span starting there joins it.
+	// of hidden bytes reaches off+sent: a span starting there joins it.
 	open bool
 
 	buf []byte
@@ -84,11 +117,27 @@ type Writer struct {
 }
 
 // New returns a Writer that copies to w with every form of every secret
-// replaced by "***". Values shorter than MinLen are ignored. A Writer masks
-// one stream: give stdout and stderr one each, or a value written half to
-// each would be joined.
+// replaced by "***". Values that are not Masked are ignored. A Writer
+// masks one stream: give stdout and stderr one each, or a value written
+// half to each would be joined.
 func New(w io.Writer, secrets [][]byte) *Writer {
-	return &Writer{w: w, a: build(patterns(secrets))}
+	return NewWriter(w, Compile(secrets))
+}
+
+// NewWriter returns a Writer that copies to w masking what s matches.
+func NewWriter(w io.Writer, s *Set) *Writer {
+	m := &Writer{w: w, set: s}
+	m.reset()
+	return m
+}
+
+// reset puts every lane at the automaton's root, in sync.
+func (m *Writer) reset() {
+	m.raw = 0
+	for k := range m.lanes {
+		l := &m.lanes[k]
+		*l = lane{kind: laneKind(k), sync: true, starts: l.starts[:0], pend: l.pend[:0]}
+	}
 }
 
 // Write masks p. It may hold back a tail that could be the start of a
@@ -99,8 +148,11 @@ func (m *Writer) Write(p []byte) (int, error) {
 	if m.err != nil {
 		return 0, m.err
 	}
-	m.state, m.spans = m.a.scan(m.state, p, len(m.tail), m.spans)
-	m.release(p, len(m.tail)+len(p)-int(m.a.depth[m.a.ord(m.state)]))
+	from := len(m.tail)
+	m.tail = append(m.tail, p...)
+	m.scan(from)
+	need := m.need()
+	m.release(need, need)
 	if m.err != nil {
 		return 0, m.err
 	}
@@ -115,88 +167,162 @@ func (m *Writer) Flush() error {
 	if m.err != nil {
 		return m.err
 	}
-	m.release(nil, len(m.tail))
+	m.release(m.off+len(m.tail), m.need())
 	return m.err
 }
 
-// Update replaces the set of secrets (after a rotation). Safe to call
-// concurrently with Write and Flush.
+// Update replaces the set of secrets (after a rotation): Swap(Compile(secrets)).
 func (m *Writer) Update(secrets [][]byte) {
-	a := build(patterns(secrets))
+	m.Swap(Compile(secrets))
+}
+
+// Swap replaces the Set the Writer masks with. The input held as context
+// (everything a match in progress may still reach) is matched again with
+// the new Set, so a value in both Sets that began before the swap is still
+// found; what the old Set found stays hidden. Safe to call concurrently
+// with Write and Flush.
+func (m *Writer) Swap(s *Set) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The held-back tail is matched again with the new automaton; what the
-	// old one found in it stays hidden.
-	m.a = a
-	var found []span
-	m.state, found = a.scan(0, m.tail, 0, nil)
-	for _, s := range found {
-		m.spans = addSpan(m.spans, s.start, s.end)
+	m.set = s
+	m.reset()
+	m.lanes[wrapLane].run = m.runAtOff
+	m.scan(0)
+}
+
+// scan matches tail[from:] on the raw stream and every lane.
+func (m *Writer) scan(from int) {
+	a := m.set.a
+	lim := m.off + m.sent
+	// next[k] is the index in tail of the next special[k] at or after i
+	// (len(tail) if none), found with IndexByte and kept until passed.
+	next := [len(special)]int{-1, -1, -1, -1}
+	for i := from; i < len(m.tail); {
+		if m.lanes[0].sync && m.lanes[1].sync && m.lanes[2].sync {
+			// The usual case: no lane has anything to decode up to the
+			// next special byte, so only the raw stream is matched.
+			j := len(m.tail)
+			for k, c := range special {
+				if next[k] < i {
+					next[k] = len(m.tail)
+					if n := bytes.IndexByte(m.tail[i:], c); n >= 0 {
+						next[k] = i + n
+					}
+				}
+				j = min(j, next[k])
+			}
+			if j > i {
+				m.raw, m.spans = a.scan(m.raw, m.tail[i:j], m.off+i, lim, m.spans)
+				for k := range m.lanes {
+					m.lanes[k].s = m.raw
+				}
+				m.lanes[wrapLane].trackRun(m.tail[i:j])
+				i = j
+				continue
+			}
+		}
+		m.step(m.tail[i], m.off+i)
+		i++
 	}
 }
 
-// release writes out the input before offset f of tail+p, which no later
-// match can reach, with its spans replaced, and then any span that starts
-// at f (its bytes are hidden whatever comes next). It keeps the rest as
-// the new tail.
-func (m *Writer) release(p []byte, f int) {
-	f = max(f, 0) // matching state can reach into output already written
-	if len(m.tail) == 0 && len(m.spans) == 0 {
-		// Nothing held and nothing found: the usual case, without a copy.
-		if f > 0 {
-			m.write(p[:f])
-			m.open = false
+// step matches the byte b at offset at on the raw stream and every lane.
+func (m *Writer) step(b byte, at int) {
+	a := m.set.a
+	m.raw = a.next(m.raw, uint32(a.class[b]))
+	if n := a.outOf(m.raw); n > 0 {
+		m.hide(at+1-n, at+1)
+	}
+	for k := range m.lanes {
+		l := &m.lanes[k]
+		if l.sync {
+			if !l.diverges(b) {
+				l.track(b)
+				l.s = m.raw
+				continue
+			}
+			// The lane's last units are the raw stream's bytes.
+			d := a.depthOf(l.s)
+			l.starts, l.preEnd = l.starts[:0], at
+			l.lit, l.sync = d, false
 		}
-		m.keep(p, f)
+		m.feed(l, b, at)
+		if len(l.pend) == 0 && l.s == m.raw && a.depthOf(l.s) <= l.lit {
+			l.sync = true
+		}
+	}
+}
+
+// hide adds the input range [start, end) to the spans, cut at what is
+// written out already.
+func (m *Writer) hide(start, end int) {
+	lim := m.off + m.sent
+	if end <= lim {
 		return
 	}
-	at := 0
+	m.spans = addSpan(m.spans, max(start, lim), end)
+}
+
+// need is the first input offset a match in progress can still reach, on
+// the raw stream or on any lane.
+func (m *Writer) need() int {
+	a := m.set.a
+	if a.n == 1 { // no patterns: nothing can match
+		return m.off + len(m.tail)
+	}
+	n := m.off + len(m.tail) - a.depthOf(m.raw)
+	for k := range m.lanes {
+		l := &m.lanes[k]
+		if l.sync {
+			continue
+		}
+		if len(l.pend) > 0 {
+			n = min(n, l.pendAt)
+		}
+		if d := a.depthOf(l.s); d > 0 {
+			n = min(n, l.startOf(d))
+		}
+	}
+	return max(n, m.off)
+}
+
+// release writes out the input before offset f, which no later match can
+// reach, with its spans replaced, and then any span that starts at f (its
+// bytes are hidden whatever comes next). It keeps the input from offset
+// keep on as the new tail.
+func (m *Writer) release(f, keep int) {
+	lim := m.off + m.sent
+	f = max(f, lim)
+	at := lim
 	k := 0
 	for ; k < len(m.spans) && m.spans[k].start <= f; k++ {
 		s := m.spans[k]
 		if s.start > at {
-			m.putRange(p, at, s.start)
+			m.put(m.tail[at-m.off : s.start-m.off])
 			m.open = false
 		}
 		if !m.open {
 			m.put(replacement)
 			m.open = true
 		}
-		at = s.end
+		at = max(at, s.end)
 	}
 	if at < f {
-		m.putRange(p, at, f)
+		m.put(m.tail[at-m.off : f-m.off])
 		m.open = false
 		at = f
 	}
 	m.writeBuf()
 	m.spans = m.spans[:copy(m.spans, m.spans[k:])]
-	for i := range m.spans {
-		m.spans[i].start -= at
-		m.spans[i].end -= at
+	keep = min(max(keep, m.off), at)
+	m.runAtOff = runAfter(m.runAtOff, m.tail[:keep-m.off])
+	if rest := m.tail[keep-m.off:]; cap(m.tail) > 4*bufSize && len(rest) < cap(m.tail)/4 {
+		m.tail = append([]byte(nil), rest...) // after one very large write
+	} else {
+		m.tail = m.tail[:copy(m.tail, rest)]
 	}
-	m.keep(p, at)
-}
-
-// keep makes tail+p from offset at the new tail.
-func (m *Writer) keep(p []byte, at int) {
-	if at < len(m.tail) {
-		n := copy(m.tail, m.tail[at:])
-		m.tail = append(m.tail[:n], p...)
-		return
-	}
-	m.tail = append(m.tail[:0], p[at-len(m.tail):]...)
-}
-
-// putRange puts bytes [from, to) of tail+p.
-func (m *Writer) putRange(p []byte, from, to int) {
-	if n := len(m.tail); from < n {
-		m.put(m.tail[from:min(to, n)])
-		from = n
-	}
-	if from < to {
-		m.put(p[from-len(m.tail) : to-len(m.tail)])
-	}
+	m.sent = at - keep
+	m.off = keep
 }
 
 // put adds b to the output, gathering small pieces into one write to w.

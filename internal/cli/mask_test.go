@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/smexec/smexec/internal/target"
+)
+
+func maskVals(vs ...string) []value {
+	out := make([]value, len(vs))
+	for i, v := range vs {
+		out[i] = value{Mapping: target.Mapping{Source: "--env V" + v}, Data: []byte(v)}
+	}
+	return out
+}
+
+// A replaced value stays masked for maskGrace, then is dropped; the
+// current values stay masked however long.
+func TestMaskerGrace(t *testing.T) {
+	var out bytes.Buffer
+	deps := &Deps{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	m := newMasker(deps, maskVals("first-value", "steady-value"))
+	clock := time.Unix(1e9, 0)
+	m.now = func() time.Time { return clock }
+	print := func(s string) string {
+		t.Helper()
+		out.Reset()
+		m.stdout.Write([]byte(s))
+		m.stdout.Flush()
+		return out.String()
+	}
+
+	m.add(maskVals("second-value", "steady-value"))
+	if got, want := print("first-value second-value steady-value\n"), "*** *** ***\n"; got != want {
+		t.Fatalf("within the grace period: got %q, want %q", got, want)
+	}
+	clock = clock.Add(maskGrace - time.Second)
+	m.add(maskVals("third-value", "steady-value"))
+	if got, want := print("first-value second-value third-value\n"), "*** *** ***\n"; got != want {
+		t.Fatalf("within both grace periods: got %q, want %q", got, want)
+	}
+	clock = clock.Add(time.Second)
+	m.mu.Lock()
+	m.rebuild(clock) // what the timer does
+	m.mu.Unlock()
+	if got, want := print("first-value second-value third-value steady-value\n"), "first-value *** *** ***\n"; got != want {
+		t.Fatalf("after the first grace period: got %q, want %q", got, want)
+	}
+	if len(m.old) != 1 {
+		t.Fatalf("%d replaced values held, want 1", len(m.old))
+	}
+	m.mu.Lock()
+	m.timer.Stop()
+	m.mu.Unlock()
+}
