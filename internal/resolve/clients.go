@@ -41,23 +41,28 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		// The SDK keeps 10 idle connections a host; a run with more reads
 		// in flight than that would close the rest after each wave and
 		// connect anew for the next.
-		tr := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		bc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
-		}).GetTransport()
-		hc := &http.Client{
-			// Each attempt gets its own deadline: a stalled connection is
-			// dropped and the read retried on a fresh one.
-			Transport: AttemptDeadlines(tr),
-			// Secrets Manager does not redirect; a redirect would carry
-			// the signed request elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		})
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing
 		// an error here does not already say.
-		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}),
+		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(bc), config.WithLogger(logging.Nop{}),
 			config.WithAPIOptions([]func(*middleware.Stack) error{limitAnswer}))
 		if c.cfgErr == nil {
+			// The SDK puts AWS_CA_BUNDLE's roots into a buildable client
+			// only, so the transport is taken from what it built.
+			if b, ok := c.cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+				bc = b
+			}
+			c.cfg.HTTPClient = &http.Client{
+				// Each attempt gets its own deadline: a stalled connection
+				// is dropped and the read retried on a fresh one.
+				Transport: AttemptDeadlines(bc.GetTransport()),
+				// Secrets Manager does not redirect; a redirect would carry
+				// the signed request elsewhere.
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			}
 			c.userRetries = c.cfg.RetryMaxAttempts != 0 || c.cfg.RetryMode != ""
 			c.cfg.Retryer = retryer(c.cfg)
 		}
