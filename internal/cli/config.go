@@ -12,7 +12,7 @@ import (
 
 // shortUsage is what a bare smexec prints: enough to take the next step.
 const shortUsage = `Usage: smexec [flags] -- COMMAND [ARG...]
-       smexec check|export|get|version|ecs-import|install|completion|help ...
+       smexec check|export|get|write|flyte-sidecar|version|ecs-import|install|completion|help ...
 
 Run COMMAND with AWS Secrets Manager secrets in its environment and files:
 

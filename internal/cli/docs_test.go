@@ -192,3 +192,19 @@ func mustGlob(t *testing.T, pattern string) []string {
 	}
 	return m
 }
+
+// TestShortUsageNamesEveryCommand keeps the bare smexec's list of
+// commands in step with the command tree.
+func TestShortUsageNamesEveryCommand(t *testing.T) {
+	var cli CLI
+	parser := newParser(&cli, &Deps{Stdout: io.Discard, Stderr: io.Discard})
+	line := strings.SplitN(shortUsage, "\n", 3)[1]
+	for _, c := range parser.Model.Children {
+		if c.Name == "exec" || c.Hidden {
+			continue
+		}
+		if !strings.Contains(line, c.Name+"|") && !strings.Contains(line, "|"+c.Name+" ") {
+			t.Errorf("the short usage does not name %q: %s", c.Name, line)
+		}
+	}
+}
