@@ -20,8 +20,9 @@ import (
 // anything is written, while the files are staged, while they are
 // renamed, and after. After every run no file in the target folders
 // holds the value (docs/reference.md#files), unless the command ran with
-// them in exec mode, where they stay by design; then all 30 are whole
-// and no temp file is left.
+// them in exec mode, where they stay by design, or write finished (exit
+// 0, or the signal after it was done); then all 30 are whole and no temp
+// file is left.
 func TestNoLeakWhenInterrupted(t *testing.T) {
 	bin := buildSmexec(t)
 	value := strings.Repeat(canary+"-INTERRUPTED-", 4<<20/len(canary+"-INTERRUPTED-"))
@@ -37,20 +38,25 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 	// Moments to signal at: a delay after start, or the first sight of a
 	// temp file or of a target in the folders.
 	moments := []string{"at once", "5ms", "30ms", "100ms", "first temp file", "first target", "300ms"}
-	for _, mode := range []string{"exec", "supervise"} {
+	for _, mode := range []string{"exec", "supervise", "write"} {
 		for _, moment := range moments {
 			t.Run(mode+"/"+moment, func(t *testing.T) {
 				dir := t.TempDir()
 				folders := []string{filepath.Join(dir, "a"), filepath.Join(dir, "b", "new", "deep")}
 				os.Mkdir(folders[0], 0o700)
 				args := []string{"--local", dev, "--local-force"}
-				if mode == "supervise" {
+				switch mode {
+				case "supervise":
 					args = append(args, "--supervise")
+				case "write":
+					args = append([]string{"write"}, args...)
 				}
 				for i := range 30 {
 					args = append(args, "-f", filepath.Join(folders[i%2], "f"+strconv.Itoa(i))+"=big")
 				}
-				args = append(args, "--", sleep, "30")
+				if mode != "write" {
+					args = append(args, "--", sleep, "30")
+				}
 				cmd := exec.Command(bin, args...)
 				cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 				var stderr bytes.Buffer
@@ -77,21 +83,30 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 				if len(temps) > 0 {
 					t.Errorf("temp files left: %v", temps)
 				}
+				during := " before the command started"
+				if mode == "write" {
+					during = " before the files were written"
+				}
 				switch {
+				case mode == "write" && ws.Exited() && ws.ExitStatus() == 0:
+					// Done before the signal: every file, whole.
+					if len(files) != 30 {
+						t.Errorf("write exited 0 with %d of 30 files in place: %v", len(files), files)
+					}
 				case ws.Exited() && ws.ExitStatus() == 143:
 					// smexec caught it: before the command ran, or (in
 					// supervise mode) forwarded to the command.
 					if len(files) > 0 {
 						t.Errorf("files holding the value after exit 143: %v", files)
 					}
-					if s := stderr.String(); s != "" && s != "smexec: error: interrupted by SIGTERM before the command started\n" {
+					if s := stderr.String(); s != "" && s != "smexec: error: interrupted by SIGTERM"+during+"\n" {
 						t.Errorf("stderr: %q", s)
 					}
 				case ws.Signaled() && ws.Signal() == syscall.SIGTERM:
 					// Before smexec caught signals (nothing written), or,
-					// exec'd, the command (sleep) got it: its files stay,
-					// whole.
-					if len(files) != 0 && (mode != "exec" || len(files) != 30) {
+					// exec'd, the command (sleep) got it, or write was done
+					// and had stopped catching: the files stay, whole.
+					if len(files) != 0 && (mode == "supervise" || len(files) != 30) {
 						t.Errorf("killed by SIGTERM with %d of 30 files in place: %v", len(files), files)
 					}
 				default:
