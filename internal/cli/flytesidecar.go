@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
+	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/target"
 )
@@ -36,6 +36,8 @@ type FlyteSidecarCmd struct {
 }
 
 func (c *FlyteSidecarCmd) Run(deps *Deps) error {
+	intr := launch.CatchInterrupts(writeInterrupted)
+	defer intr.Stop()
 	arn, file := lookupEnv(deps.Environ, flyteARNVar), lookupEnv(deps.Environ, flyteFileVar)
 	var errs []error
 	if arn == "" {
@@ -60,7 +62,10 @@ func (c *FlyteSidecarCmd) Run(deps *Deps) error {
 	path := filepath.Join(c.Root, rel)
 
 	m := target.Mapping{Kind: target.File, Name: path, Ref: r, Source: src}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, []target.Mapping{m})
+	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, []target.Mapping{m})
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}
@@ -69,10 +74,7 @@ func (c *FlyteSidecarCmd) Run(deps *Deps) error {
 	if err := dirs.under(c.Root, rel); err != nil {
 		return fail(fmt.Errorf("%s: write %s: %w", src, path, err))
 	}
-	if err := target.WriteAll([]target.Write{{Path: path, Data: vals[0].Data, Source: src}}, opt); err != nil {
-		return fail(err)
-	}
-	return nil
+	return writeFiles(intr, []target.Write{{Path: path, Data: vals[0].Data, Source: src}}, opt)
 }
 
 // sidecarPath is SECRET_FILENAME as a clean path relative to the root:

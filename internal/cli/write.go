@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
 )
 
@@ -28,6 +28,8 @@ type WriteCmd struct {
 }
 
 func (c *WriteCmd) Run(deps *Deps) error {
+	intr := launch.CatchInterrupts(writeInterrupted)
+	defer intr.Stop()
 	ms, err := mappings(EnvFlags{Env: c.Env, Mappings: c.Mappings}, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
@@ -44,7 +46,10 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	if len(ms) == 0 {
 		return fail(errors.New("write: no file targets given")).withHint("name them with -f PATH=REF, -s REF or --mappings FILE")
 	}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}
@@ -52,8 +57,29 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	for i, v := range vals {
 		writes[i] = target.Write{Path: v.Name, Data: v.Data, Source: v.Source}
 	}
-	if err := target.WriteAll(writes, fileOptions(c.FileMode, c.FileOwner)); err != nil {
+	return writeFiles(intr, writes, fileOptions(c.FileMode, c.FileOwner))
+}
+
+// writeInterrupted is what a signal interrupts in write and flyte-sidecar.
+const writeInterrupted = "before the files were written"
+
+// writeFiles puts ws in place for write and flyte-sidecar, which have
+// caught the interrupting signals since they started: a signal caught
+// before every file is in place takes back what was written (no temp
+// file, no value stays) and ends the run with 128+N. From the return on,
+// a signal has its default action and the files stay.
+func writeFiles(intr *launch.Interrupts, ws []target.Write, opt target.FileOptions) error {
+	files := target.NewFiles(opt)
+	defer files.Close()
+	if err := files.Write(intr.Context(), ws); err != nil {
+		if i := intr.Caught(); i != nil {
+			return i
+		}
 		return fail(err)
+	}
+	if i := intr.Release(); i != nil {
+		files.Remove()
+		return i
 	}
 	return nil
 }
