@@ -564,3 +564,27 @@ func TestWriteWithoutExchange(t *testing.T) {
 		t.Errorf("temp or backup files left: %v", tf)
 	}
 }
+
+// Without RENAME_EXCHANGE, a swap that fails after the previous file was
+// linked aside leaves no backup behind: that hidden name would hold the
+// previous value (under --refresh, the secret's old one) for good.
+func TestWriteWithoutExchangeLeavesNoBackup(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a")
+	os.WriteFile(path, []byte("previous value"), 0o600)
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.noExchange = true
+	f.beforeSwap = func() {
+		for _, tmp := range tempFiles(t, dir) {
+			os.Remove(tmp) // the rename into place fails
+		}
+	}
+	if err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("new")}}); err == nil {
+		t.Fatal("Write succeeded without its temp file")
+	}
+	checkFile(t, path, []byte("previous value"), 0o600)
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp or backup files left: %v", tf)
+	}
+}
