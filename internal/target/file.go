@@ -431,13 +431,22 @@ func (f *Files) swapByLink(s *staged) error {
 	if err != nil {
 		return err
 	}
+	linked := true
 	if err := unix.Linkat(s.dir.fd, s.name, s.dir.fd, backup, 0); err != nil {
+		linked = false
 		if err := unix.Renameat2(s.dir.fd, s.name, s.dir.fd, backup, unix.RENAME_NOREPLACE); err != nil {
 			return fmt.Errorf("keep the previous file: %w", err)
 		}
 	}
 	if err := unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name); err != nil {
-		unix.Renameat(s.dir.fd, backup, s.dir.fd, s.name)
+		if linked {
+			// The previous file is still at name: renaming the backup
+			// over it, a link to the same file, would do nothing and
+			// leave the backup (and its value) behind.
+			unix.Unlinkat(s.dir.fd, backup, 0)
+		} else {
+			unix.Renameat(s.dir.fd, backup, s.dir.fd, s.name)
+		}
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	s.swapped, s.previous = true, backup
@@ -457,7 +466,11 @@ func (f *Files) unswap(s *staged) {
 			unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
 		}
 	default:
-		unix.Renameat(s.dir.fd, s.previous, s.dir.fd, s.name)
+		// A rename onto another link of the same file does nothing: the
+		// backup name then goes by itself.
+		if unix.Renameat(s.dir.fd, s.previous, s.dir.fd, s.name) == nil {
+			unix.Unlinkat(s.dir.fd, s.previous, 0)
+		}
 		s.previous = ""
 	}
 	s.swapped = false
