@@ -23,6 +23,11 @@ type FileOptions struct {
 	// UID and GID, when >= 0, are the owner given to each file and to
 	// each folder created for it; only root can set them.
 	UID, GID int
+	// Beneath, when set, is a folder that every path is below and that
+	// must exist: the folders below it are opened, or created, one name
+	// at a time in the folder above, never through a symlink, so that a
+	// symlink planted there at any moment sends no file elsewhere.
+	Beneath string
 }
 
 // DefaultFileMode is the mode of a written secret file unless told otherwise.

@@ -588,3 +588,42 @@ func TestWriteWithoutExchangeLeavesNoBackup(t *testing.T) {
 		t.Errorf("temp or backup files left: %v", tf)
 	}
 }
+
+// With Beneath, no folder below it is reached through a symlink: each is
+// opened (or created) by name in the one above it, not followed, so a
+// symlink planted at any moment sends nothing elsewhere; Beneath itself
+// is never created.
+func TestWriteBeneathFollowsNoSymlink(t *testing.T) {
+	dir := t.TempDir()
+	root, elsewhere := filepath.Join(dir, "root"), filepath.Join(dir, "elsewhere")
+	os.Mkdir(root, 0o755)
+	os.Mkdir(elsewhere, 0o755)
+	os.Mkdir(filepath.Join(root, "a"), 0o755)
+	os.Symlink(elsewhere, filepath.Join(root, "g"))
+	os.Symlink(elsewhere, filepath.Join(root, "a", "b"))
+	opt := keepOwner
+	opt.Beneath = root
+	for _, rel := range []string{"g/k", "g/new/k", "a/b/k"} {
+		err := WriteAll([]Write{{Path: filepath.Join(root, rel), Data: []byte("v")}}, opt)
+		if err == nil || !strings.Contains(err.Error(), "is a symlink, which smexec does not follow under "+root) {
+			t.Errorf("%s: WriteAll = %v, want the symlink refused", rel, err)
+		}
+	}
+	if es, _ := os.ReadDir(elsewhere); len(es) > 0 {
+		t.Errorf("written through a symlink: %v", es)
+	}
+	opt.DirMode = 0o750
+	if err := WriteAll([]Write{{Path: filepath.Join(root, "x", "y", "k"), Data: []byte("v")}}, opt); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, filepath.Join(root, "x", "y", "k"), []byte("v"), 0o400)
+	if fi, _ := os.Stat(filepath.Join(root, "x", "y")); fi == nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("created folder: %v, want mode 0750", fi)
+	}
+	missing := filepath.Join(dir, "missing")
+	opt.Beneath = missing
+	if err := WriteAll([]Write{{Path: filepath.Join(missing, "k"), Data: []byte("v")}}, opt); err == nil {
+		t.Error("WriteAll created the missing Beneath folder")
+	}
+	checkAbsent(t, missing)
+}
