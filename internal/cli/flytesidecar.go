@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -59,7 +60,11 @@ func (c *FlyteSidecarCmd) Run(deps *Deps) error {
 	if err != nil {
 		return fail(fmt.Errorf("%s=%s: %w", flyteFileVar, file, err))
 	}
-	path := filepath.Join(c.Root, rel)
+	root, err := filepath.Abs(c.Root)
+	if err != nil {
+		return fail(fmt.Errorf("--root %s: %w", c.Root, err))
+	}
+	path := filepath.Join(root, rel)
 
 	m := target.Mapping{Kind: target.File, Name: path, Ref: r, Source: src}
 	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, []target.Mapping{m})
@@ -69,11 +74,15 @@ func (c *FlyteSidecarCmd) Run(deps *Deps) error {
 	if err != nil {
 		return err
 	}
-	opt := fileOptions(c.FileMode, c.FileOwner)
-	dirs := folders{mode: opt.DirMode, uid: opt.UID, gid: opt.GID}
-	if err := dirs.under(c.Root, rel); err != nil {
-		return fail(fmt.Errorf("%s: write %s: %w", src, path, err))
+	// The root is the volume, which must be mounted; below it the writer
+	// follows no symlink, creating the folders by name.
+	if fi, err := os.Stat(root); err != nil {
+		return fail(fmt.Errorf("%s: write %s: folder %s: %w", src, path, root, unwrapPathErr(err)))
+	} else if !fi.IsDir() {
+		return fail(fmt.Errorf("%s: write %s: %s is not a folder", src, path, root))
 	}
+	opt := fileOptions(c.FileMode, c.FileOwner)
+	opt.Beneath = root
 	return writeFiles(intr, []target.Write{{Path: path, Data: vals[0].Data, Source: src}}, opt)
 }
 

@@ -105,6 +105,9 @@ func NewFiles(opt FileOptions) *Files {
 	if opt.DirMode == 0 {
 		opt.DirMode = defaultDirMode
 	}
+	if opt.Beneath != "" {
+		opt.Beneath = filepath.Clean(opt.Beneath)
+	}
 	return &Files{opt: opt, dirs: map[string]*folder{}, placed: map[string]*placed{}}
 }
 
@@ -545,11 +548,17 @@ func (f *Files) folder(path string, created *[]createdDir) (*folder, error) {
 	if d, ok := f.dirs[path]; ok {
 		return d, nil
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) && filepath.Dir(path) != path {
-		fd, err = f.mkdir(path, created)
-	} else if err != nil {
-		err = fmt.Errorf("open folder: %w", err)
+	var fd int
+	var err error
+	if f.below(path) {
+		fd, err = f.mkdir(path, created) // by name, never through a symlink
+	} else {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) && filepath.Dir(path) != path && path != f.opt.Beneath {
+			fd, err = f.mkdir(path, created)
+		} else if err != nil {
+			err = fmt.Errorf("open folder: %w", err)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -557,6 +566,12 @@ func (f *Files) folder(path string, created *[]createdDir) (*folder, error) {
 	d := &folder{fd: fd, path: path}
 	f.dirs[path] = d
 	return d, nil
+}
+
+// below tells whether path is strictly below the Beneath folder.
+func (f *Files) below(path string) bool {
+	b := f.opt.Beneath
+	return b != "" && path != b && strings.HasPrefix(path, strings.TrimSuffix(b, "/")+"/")
 }
 
 func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
@@ -572,6 +587,10 @@ func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
 	}
 	fd, err := unix.Openat(parent.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
+		var st unix.Stat_t
+		if f.below(path) && unix.Fstatat(parent.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return -1, fmt.Errorf("folder %s is a symlink, which smexec does not follow under %s", path, f.opt.Beneath)
+		}
 		return -1, fmt.Errorf("open folder: %w", err)
 	}
 	if made {
