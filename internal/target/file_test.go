@@ -627,3 +627,39 @@ func TestWriteBeneathFollowsNoSymlink(t *testing.T) {
 	}
 	checkAbsent(t, missing)
 }
+
+// A hard link planted at PATH to a file elsewhere (as /etc/shadow could
+// be) is replaced as a name: the file it links to keeps its contents,
+// mode and link count, by exchange, by link aside and at removal.
+func TestWriteOverAHardLinkLeavesItsFile(t *testing.T) {
+	for _, noExchange := range []bool{false, true} {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "etc"), 0o755)
+		os.Mkdir(filepath.Join(dir, "shared"), 0o777)
+		shadow := filepath.Join(dir, "etc", "shadow")
+		os.WriteFile(shadow, []byte("root:$6$hash"), 0o640)
+		path := filepath.Join(dir, "shared", "token")
+		if err := os.Link(shadow, path); err != nil {
+			t.Fatal(err)
+		}
+		f := NewFiles(withMode(0o444))
+		f.noExchange = noExchange
+		if err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("secret")}}); err != nil {
+			t.Fatal(err)
+		}
+		checkFile(t, path, []byte("secret"), 0o444)
+		if err := f.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		checkFile(t, shadow, []byte("root:$6$hash"), 0o640)
+		var st syscall.Stat_t
+		syscall.Stat(shadow, &st)
+		if st.Nlink != 1 {
+			t.Errorf("noExchange=%v: %s has %d links, want 1", noExchange, shadow, st.Nlink)
+		}
+		if tf := tempFiles(t, dir); len(tf) > 0 {
+			t.Errorf("noExchange=%v: temp files left: %v", noExchange, tf)
+		}
+	}
+}
