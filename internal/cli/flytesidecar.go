@@ -67,19 +67,23 @@ func (c *FlyteSidecarCmd) Run(deps *Deps) error {
 	path := filepath.Join(root, rel)
 
 	m := target.Mapping{Kind: target.File, Name: path, Ref: r, Source: src}
+	// The root is the volume, which must be mounted; below it the writer
+	// follows no symlink, creating the folders by name. Both, and what
+	// is at the path, are checked before the secret is fetched.
+	if fi, err := os.Stat(root); err != nil {
+		return fail(fmt.Errorf("%s: write %s: folder %s: %w", src, path, root, unwrapPathErr(err)))
+	} else if !fi.IsDir() {
+		return fail(fmt.Errorf("%s: write %s: %s is not a folder", src, path, root))
+	}
+	if err := preflightFiles([]target.Mapping{m}); err != nil {
+		return err
+	}
 	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, []target.Mapping{m})
 	if i := intr.Caught(); i != nil {
 		return i
 	}
 	if err != nil {
 		return err
-	}
-	// The root is the volume, which must be mounted; below it the writer
-	// follows no symlink, creating the folders by name.
-	if fi, err := os.Stat(root); err != nil {
-		return fail(fmt.Errorf("%s: write %s: folder %s: %w", src, path, root, unwrapPathErr(err)))
-	} else if !fi.IsDir() {
-		return fail(fmt.Errorf("%s: write %s: %s is not a folder", src, path, root))
 	}
 	opt := fileOptions(c.FileMode, c.FileOwner)
 	opt.Beneath = root

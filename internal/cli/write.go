@@ -42,6 +42,10 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	if len(ms) == 0 {
 		return fail(errors.New("write: no file targets given")).withHint("name them with -f PATH=REF, -s REF or --mappings FILE")
 	}
+	// A target that cannot be written fails before any secret is fetched.
+	if err := preflightFiles(ms); err != nil {
+		return err
+	}
 	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
 	if i := intr.Caught(); i != nil {
 		return i
