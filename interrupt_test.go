@@ -261,3 +261,49 @@ func TestInterruptsKeepInheritedIgnores(t *testing.T) {
 		t.Errorf("stdout = %q, want the command to run and survive SIGHUP and SIGINT", got)
 	}
 }
+
+// TestInstallInterrupted stops smexec install with SIGTERM while it copies
+// itself: no temp file is left in DIR, and DIR/smexec is either the whole
+// binary (the install was done) or absent.
+func TestInstallInterrupted(t *testing.T) {
+	bin := buildSmexec(t)
+	want, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, moment := range []string{"at once", "first temp file", "2ms", "10ms"} {
+		t.Run(moment, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(bin, "install", filepath.Join(dir, "bin"))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitMoment(t, moment, dir)
+			cmd.Process.Signal(syscall.SIGTERM)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			_, temps := scanValues(t, dir, "")
+			if len(temps) > 0 {
+				t.Errorf("temp files left after %v: %v", ws, temps)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "bin", "smexec"))
+			switch {
+			case err == nil && !bytes.Equal(got, want):
+				t.Errorf("DIR/smexec is %d bytes, not the whole binary (%d)", len(got), len(want))
+			case err == nil && ws.Exited() && ws.ExitStatus() == 143:
+				t.Errorf("DIR/smexec left after exit 143")
+			case err != nil && ws.Exited() && ws.ExitStatus() == 0:
+				t.Errorf("exit 0 without DIR/smexec")
+			}
+			if ws.Exited() && ws.ExitStatus() != 0 && ws.ExitStatus() != 143 {
+				t.Errorf("smexec ended with %v; stderr:\n%s", ws, stderr.String())
+			}
+		})
+	}
+}
