@@ -81,6 +81,9 @@ type Files struct {
 	// noExchange, in tests, acts as a file system without
 	// RENAME_EXCHANGE.
 	noExchange bool
+	// beforeReplace, in tests, runs in each swap after the look at
+	// what the path holds, just before it is replaced.
+	beforeReplace func()
 }
 
 type folder struct {
@@ -384,6 +387,9 @@ func (f *Files) swap(s *staged) error {
 		}
 		if err := checkKind(statKind(&st)); err != nil {
 			return err
+		}
+		if f.beforeReplace != nil {
+			f.beforeReplace()
 		}
 		err = unix.EINVAL
 		if !f.noExchange {

@@ -663,3 +663,38 @@ func TestWriteOverAHardLinkLeavesItsFile(t *testing.T) {
 		}
 	}
 }
+
+// A FIFO or a folder put at PATH between the last look and the swap is
+// caught with or without RENAME_EXCHANGE: the swap fails, PATH keeps it,
+// and nothing of it is moved aside, removed or left behind.
+func TestWriteRefusesASpecialFileSwappedIn(t *testing.T) {
+	for _, noExchange := range []bool{false, true} {
+		for _, kind := range []string{"fifo", "folder"} {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "target")
+			os.WriteFile(path, []byte("previous"), 0o600)
+			f := NewFiles(keepOwner)
+			f.noExchange = noExchange
+			f.beforeReplace = func() {
+				os.Remove(path)
+				if kind == "fifo" {
+					syscall.Mkfifo(path, 0o600)
+				} else {
+					os.Mkdir(path, 0o700)
+				}
+			}
+			err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("secret")}})
+			f.Close()
+			if err == nil {
+				t.Errorf("noExchange=%v, %s: Write succeeded", noExchange, kind)
+			}
+			fi, lerr := os.Lstat(path)
+			if lerr != nil || (kind == "fifo") != (fi.Mode()&fs.ModeNamedPipe != 0) || (kind == "folder") != fi.IsDir() {
+				t.Errorf("noExchange=%v, %s: PATH holds %v (%v), want the %s", noExchange, kind, fi, lerr, kind)
+			}
+			if es, _ := os.ReadDir(dir); len(es) != 1 {
+				t.Errorf("noExchange=%v, %s: left in the folder: %v", noExchange, kind, es)
+			}
+		}
+	}
+}
