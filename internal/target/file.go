@@ -452,6 +452,21 @@ func (f *Files) swapByLink(s *staged) error {
 			return fmt.Errorf("keep the previous file: %w", err)
 		}
 	}
+	// What was kept must be what was looked at: a folder or special file
+	// put at the path meanwhile goes back, as in swap.
+	var st unix.Stat_t
+	err = unix.Fstatat(s.dir.fd, backup, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil {
+		err = checkKind(statKind(&st))
+	}
+	if err != nil {
+		if linked {
+			unix.Unlinkat(s.dir.fd, backup, 0)
+		} else {
+			unix.Renameat2(s.dir.fd, backup, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+		}
+		return err
+	}
 	if err := unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name); err != nil {
 		if linked {
 			// The previous file is still at name: renaming the backup
