@@ -78,8 +78,8 @@ type Files struct {
 
 	// beforeSwap, in tests, runs once every file is staged.
 	beforeSwap func()
-	// noExchange, in tests, acts as a file system without
-	// RENAME_EXCHANGE.
+	// noExchange, in tests, acts as a file system without renameat2's
+	// flags (RENAME_EXCHANGE, RENAME_NOREPLACE).
 	noExchange bool
 	// beforeReplace, in tests, runs in each swap after the look at
 	// what the path holds, just before it is replaced.
@@ -369,7 +369,13 @@ func (f *Files) swap(s *staged) error {
 		var st unix.Stat_t
 		err := unix.Fstatat(s.dir.fd, s.name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if errors.Is(err, unix.ENOENT) {
-			err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+			if f.beforeReplace != nil {
+				f.beforeReplace()
+			}
+			err = unix.EINVAL
+			if !f.noExchange {
+				err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+			}
 			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 				err = unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
 			}

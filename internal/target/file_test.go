@@ -698,3 +698,29 @@ func TestWriteRefusesASpecialFileSwappedIn(t *testing.T) {
 		}
 	}
 }
+
+// Without renameat2's flags, a file created at an empty PATH just before
+// the rename is not overwritten unseen: it is kept like any previous
+// file, and a later swap that fails gives it back.
+func TestWriteWithoutRenameFlagsKeepsAFileCreatedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	path, bad := filepath.Join(dir, "new"), filepath.Join(dir, "bad")
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.noExchange = true
+	planted := false
+	f.beforeReplace = func() {
+		if !planted {
+			planted = true
+			os.WriteFile(path, []byte("someone's"), 0o644)
+			os.Mkdir(bad, 0o700)
+		}
+	}
+	if err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("new")}, {Path: bad, Data: []byte("new")}}); err == nil {
+		t.Fatal("Write over a folder succeeded")
+	}
+	checkFile(t, path, []byte("someone's"), 0o644)
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp or backup files left: %v", tf)
+	}
+}
