@@ -377,7 +377,7 @@ func (f *Files) swap(s *staged) error {
 				err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
 			}
 			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-				err = unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
+				err = noReplace(s)
 			}
 			if errors.Is(err, unix.EEXIST) {
 				continue // created meanwhile: look again
@@ -422,6 +422,22 @@ func (f *Files) swap(s *staged) error {
 		return f.checkSwapped(s)
 	}
 	return errors.New("rename into place: the path keeps changing")
+}
+
+// noReplace puts s's temp file at its empty path where renameat2 has no
+// RENAME_NOREPLACE: a link, which fails with EEXIST where a file was
+// created meanwhile, then the temp name dropped; a plain rename only
+// where the file system has no links either.
+func noReplace(s *staged) error {
+	err := unix.Linkat(s.dir.fd, s.tmp, s.dir.fd, s.name, 0)
+	switch {
+	case err == nil:
+		unix.Unlinkat(s.dir.fd, s.tmp, 0)
+		return nil
+	case errors.Is(err, unix.EEXIST):
+		return err
+	}
+	return unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
 }
 
 // checkSwapped makes sure that what is now at s's path is the file
