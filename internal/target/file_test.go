@@ -724,3 +724,41 @@ func TestWriteWithoutRenameFlagsKeepsAFileCreatedMeanwhile(t *testing.T) {
 		t.Errorf("temp or backup files left: %v", tf)
 	}
 }
+
+// No file descriptor outlives Close, whatever the writes did: staged,
+// swapped, failed, interrupted, removed.
+func TestNoDescriptorLeaks(t *testing.T) {
+	count := func() int {
+		es, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(es)
+	}
+	dir := t.TempDir()
+	before := count()
+	for i := range 3 {
+		f := NewFiles(keepOwner)
+		f.noExchange = i == 1
+		a, b := filepath.Join(dir, "x", "a"), filepath.Join(dir, "y", "b")
+		if err := f.Write(context.Background(), []Write{{Path: a, Data: []byte("1")}, {Path: b, Data: []byte("1")}}); err != nil {
+			t.Fatal(err)
+		}
+		f.Write(context.Background(), []Write{{Path: a, Data: []byte("2")}, {Path: b, Data: []byte("2")}}) // refresh
+		f.Write(context.Background(), []Write{{Path: a, Data: []byte("3")}, {Path: dir, Data: []byte("3")}})
+		f.beforeSwap = func() { os.Mkdir(filepath.Join(dir, "z", "c"), 0o700) }
+		f.Write(context.Background(), []Write{{Path: a, Data: []byte("4")}, {Path: filepath.Join(dir, "z", "c"), Data: []byte("4")}})
+		f.beforeSwap = nil
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		f.Write(ctx, []Write{{Path: filepath.Join(dir, "w", "d"), Data: []byte("5")}})
+		if i == 2 {
+			f.Remove()
+		}
+		f.Close()
+		os.RemoveAll(filepath.Join(dir, "z"))
+	}
+	if after := count(); after != before {
+		t.Errorf("%d descriptors open after Close, %d before", after, before)
+	}
+}
