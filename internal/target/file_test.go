@@ -533,6 +533,14 @@ func TestWriteRefusesAReplacedTempFile(t *testing.T) {
 		} else if b, _ := os.ReadFile(path); string(b) == "planted" {
 			t.Errorf("the planted file was put in place")
 		}
+		// The temp file moved aside is out of reach by name, but it no
+		// longer holds the value.
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if b, _ := os.ReadFile(p); err == nil && !d.IsDir() && bytes.Contains(b, []byte("secret")) {
+				t.Errorf("existed=%v: %s holds the value", existed, p)
+			}
+			return nil
+		})
 	}
 }
 
