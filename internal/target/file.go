@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -217,6 +218,7 @@ func (f *Files) Write(ctx context.Context, ws []Write) error {
 			if !s.swapped {
 				unix.Unlinkat(s.dir.fd, s.tmp, 0)
 			}
+			scrub(s.held)
 			unix.Close(s.held)
 		}
 		f.removeCreated(created)
@@ -308,6 +310,7 @@ func (f *Files) stage(w Write, created *[]createdDir) (*staged, error) {
 		return nil, fmt.Errorf("create temp file: %w", err)
 	}
 	fail := func(what string, err error) (*staged, error) {
+		file.Truncate(0) // wherever it is linked now: see scrub
 		file.Close()
 		unix.Unlinkat(dir.fd, tmp, 0)
 		return nil, fmt.Errorf("%s: %w", what, unwrapPath(err))
@@ -344,6 +347,18 @@ func (f *Files) stage(w Write, created *[]createdDir) (*staged, error) {
 		return fail("close", err)
 	}
 	return &staged{w: w, dir: dir, name: name, tmp: tmp, dev: st.Dev, ino: st.Ino, held: held}, nil
+}
+
+// scrub empties the file held, wherever it is linked now, for a write
+// that failed: in a folder others can write, a temp file may have been
+// moved to a name smexec does not know, which would keep the value. The
+// handle is the file staged, so nothing else is emptied. Best effort:
+// without /proc, or write permission, the file stays as it is.
+func scrub(held int) {
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(held), unix.O_WRONLY|unix.O_TRUNC|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
 }
 
 // holdFile opens an O_PATH handle on name in dir, which must be the file
