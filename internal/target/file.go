@@ -82,6 +82,9 @@ type Files struct {
 	// noExchange, in tests, acts as a file system without renameat2's
 	// flags (RENAME_EXCHANGE, RENAME_NOREPLACE).
 	noExchange bool
+	// afterMkdir, in tests, runs when a folder has been created, before
+	// it is opened.
+	afterMkdir func(path string)
 	// beforeReplace, in tests, runs in each swap after the look at
 	// what the path holds, just before it is replaced.
 	beforeReplace func()
@@ -642,6 +645,9 @@ func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
 	made := err == nil
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, fmt.Errorf("create folder: %w", err)
+	}
+	if made && f.afterMkdir != nil {
+		f.afterMkdir(path)
 	}
 	fd, err := unix.Openat(parent.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {

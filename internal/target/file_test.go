@@ -770,3 +770,34 @@ func TestNoDescriptorLeaks(t *testing.T) {
 		t.Errorf("%d descriptors open after Close, %d before", after, before)
 	}
 }
+
+// A folder put in place of one smexec has just created is not taken for
+// it: it keeps its mode and owner, and is not removed when the write
+// fails.
+func TestCreatedFolderSwappedIsNotChanged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a folder of another owner")
+	}
+	dir := t.TempDir()
+	theirs := filepath.Join(dir, "theirs")
+	os.Mkdir(theirs, 0o777)
+	os.Chmod(theirs, 0o777)
+	os.Chown(theirs, 65534, 65534)
+	os.WriteFile(filepath.Join(theirs, "keep"), nil, 0o644)
+	f := NewFiles(FileOptions{UID: 1000, GID: 1000})
+	defer f.Close()
+	f.afterMkdir = func(path string) {
+		os.Rename(path, path+".made")
+		os.Rename(theirs, path)
+	}
+	sub := filepath.Join(dir, "sub")
+	f.beforeSwap = func() { os.Mkdir(filepath.Join(dir, "bad"), 0o700) }
+	f.Write(context.Background(), []Write{{Path: filepath.Join(sub, "x"), Data: []byte("v")}, {Path: filepath.Join(dir, "bad"), Data: []byte("v")}})
+	fi, err := os.Stat(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o777 || st.Uid != 65534 {
+		t.Errorf("their folder became %v owned by %d", fi.Mode().Perm(), st.Uid)
+	}
+}
