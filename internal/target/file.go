@@ -657,16 +657,19 @@ func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
 		}
 		return -1, fmt.Errorf("open folder: %w", err)
 	}
+	// What was opened must be the folder created: one put in its place
+	// meanwhile (not smexec's own) is used as found, like any existing
+	// folder, and neither changed nor removed.
+	var st unix.Stat_t
+	if made && (unix.Fstat(fd, &st) != nil || int(st.Uid) != os.Geteuid()) {
+		made = false
+	}
 	if made {
 		*created = append(*created, createdDir{parent: parent, name: name, path: path})
 		// The mode is set again since the umask narrowed it; a setgid bit
 		// the folder inherited (a Kubernetes fsGroup volume) is kept, so
 		// that the files below it keep the volume's group.
-		mode := uint32(f.opt.DirMode.Perm())
-		var st unix.Stat_t
-		if unix.Fstat(fd, &st) == nil {
-			mode |= st.Mode & unix.S_ISGID
-		}
+		mode := uint32(f.opt.DirMode.Perm()) | st.Mode&unix.S_ISGID
 		err := unix.Fchmod(fd, mode)
 		if err == nil && (f.opt.UID >= 0 || f.opt.GID >= 0) {
 			err = unix.Fchown(fd, f.opt.UID, f.opt.GID)
