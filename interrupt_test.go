@@ -21,8 +21,9 @@ import (
 // anything is written, while the files are staged, while they are
 // renamed, and after. After every run no file in the target folders
 // holds the value (docs/reference.md#files), unless the command ran with
-// them in exec mode, where they stay by design; then all are whole
-// and no temp file is left.
+// them in exec mode, where they stay by design, or write finished (exit
+// 0, or the signal after it was done); then all are whole and no temp
+// file is left.
 func TestNoLeakWhenInterrupted(t *testing.T) {
 	bin := buildSmexec(t)
 	const targets = 400
@@ -39,20 +40,25 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 	// Moments to signal at: a delay after start, or the first sight of a
 	// temp file or of a target in the folders.
 	moments := []string{"at once", "5ms", "30ms", "100ms", "first temp file", "first target", "300ms"}
-	for _, mode := range []string{"exec", "supervise"} {
+	for _, mode := range []string{"exec", "supervise", "write"} {
 		for _, moment := range moments {
 			t.Run(mode+"/"+moment, func(t *testing.T) {
 				dir := t.TempDir()
 				folders := []string{filepath.Join(dir, "a"), filepath.Join(dir, "b", "new", "deep")}
 				os.Mkdir(folders[0], 0o700)
 				args := []string{"--local", dev, "--local-force"}
-				if mode == "supervise" {
+				switch mode {
+				case "supervise":
 					args = append(args, "--supervise")
+				case "write":
+					args = append([]string{"write"}, args...)
 				}
 				for i := range targets {
 					args = append(args, "-f", filepath.Join(folders[i%2], "f"+strconv.Itoa(i))+"=big")
 				}
-				args = append(args, "--", sleep, "30")
+				if mode != "write" {
+					args = append(args, "--", sleep, "30")
+				}
 				cmd := exec.Command(bin, args...)
 				cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 				var stderr bytes.Buffer
@@ -79,21 +85,30 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 				if len(temps) > 0 {
 					t.Errorf("temp files left: %v", temps)
 				}
+				during := " before the command started"
+				if mode == "write" {
+					during = " before the files were written"
+				}
 				switch {
+				case mode == "write" && ws.Exited() && ws.ExitStatus() == 0:
+					// Done before the signal: every file, whole.
+					if len(files) != targets {
+						t.Errorf("write exited 0 with %d of %d files in place", len(files), targets)
+					}
 				case ws.Exited() && ws.ExitStatus() == 143:
 					// smexec caught it: before the command ran, or (in
 					// supervise mode) forwarded to the command.
 					if len(files) > 0 {
 						t.Errorf("files holding the value after exit 143: %v", files)
 					}
-					if s := stderr.String(); s != "" && s != "smexec: error: interrupted by SIGTERM before the command started\n" {
+					if s := stderr.String(); s != "" && s != "smexec: error: interrupted by SIGTERM"+during+"\n" {
 						t.Errorf("stderr: %q", s)
 					}
 				case ws.Signaled() && ws.Signal() == syscall.SIGTERM:
 					// Before smexec caught signals (nothing written), or,
-					// exec'd, the command (sleep) got it: its files stay,
-					// whole.
-					if len(files) != 0 && (mode != "exec" || len(files) != targets) {
+					// exec'd, the command (sleep) got it, or write was done
+					// and had stopped catching: the files stay, whole.
+					if len(files) != 0 && (mode == "supervise" || len(files) != targets) {
 						t.Errorf("killed by SIGTERM with %d of %d files in place", len(files), targets)
 					}
 				default:
@@ -246,5 +261,51 @@ func TestInterruptsKeepInheritedIgnores(t *testing.T) {
 	}
 	if got := stdout.String(); got != "child-ran\nsurvived\n" {
 		t.Errorf("stdout = %q, want the command to run and survive SIGHUP and SIGINT", got)
+	}
+}
+
+// TestInstallInterrupted stops smexec install with SIGTERM while it copies
+// itself: no temp file is left in DIR, and DIR/smexec is either the whole
+// binary (the install was done) or absent.
+func TestInstallInterrupted(t *testing.T) {
+	bin := buildSmexec(t)
+	want, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, moment := range []string{"at once", "first temp file", "2ms", "10ms"} {
+		t.Run(moment, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(bin, "install", filepath.Join(dir, "bin"))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitMoment(t, moment, dir)
+			cmd.Process.Signal(syscall.SIGTERM)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			_, temps := scanValues(t, dir, "")
+			if len(temps) > 0 {
+				t.Errorf("temp files left after %v: %v", ws, temps)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "bin", "smexec"))
+			switch {
+			case err == nil && !bytes.Equal(got, want):
+				t.Errorf("DIR/smexec is %d bytes, not the whole binary (%d)", len(got), len(want))
+			case err == nil && ws.Exited() && ws.ExitStatus() == 143:
+				t.Errorf("DIR/smexec left after exit 143")
+			case err != nil && ws.Exited() && ws.ExitStatus() == 0:
+				t.Errorf("exit 0 without DIR/smexec")
+			}
+			if ws.Exited() && ws.ExitStatus() != 0 && ws.ExitStatus() != 143 {
+				t.Errorf("smexec ended with %v; stderr:\n%s", ws, stderr.String())
+			}
+		})
 	}
 }

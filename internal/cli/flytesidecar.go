@@ -1,12 +1,13 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/target"
 )
@@ -36,6 +37,8 @@ type FlyteSidecarCmd struct {
 }
 
 func (c *FlyteSidecarCmd) Run(deps *Deps) error {
+	intr := launch.CatchInterrupts(writeInterrupted)
+	defer intr.Stop()
 	arn, file := lookupEnv(deps.Environ, flyteARNVar), lookupEnv(deps.Environ, flyteFileVar)
 	var errs []error
 	if arn == "" {
@@ -57,22 +60,34 @@ func (c *FlyteSidecarCmd) Run(deps *Deps) error {
 	if err != nil {
 		return fail(fmt.Errorf("%s=%s: %w", flyteFileVar, file, err))
 	}
-	path := filepath.Join(c.Root, rel)
+	root, err := filepath.Abs(c.Root)
+	if err != nil {
+		return fail(fmt.Errorf("--root %s: %w", c.Root, err))
+	}
+	path := filepath.Join(root, rel)
 
 	m := target.Mapping{Kind: target.File, Name: path, Ref: r, Source: src}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, []target.Mapping{m})
+	// The root is the volume, which must be mounted; below it the writer
+	// follows no symlink, creating the folders by name. Both, and what
+	// is at the path, are checked before the secret is fetched.
+	if fi, err := os.Stat(root); err != nil {
+		return fail(fmt.Errorf("%s: write %s: folder %s: %w", src, path, root, unwrapPathErr(err)))
+	} else if !fi.IsDir() {
+		return fail(fmt.Errorf("%s: write %s: %s is not a folder", src, path, root))
+	}
+	if err := preflightFiles([]target.Mapping{m}); err != nil {
+		return err
+	}
+	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, []target.Mapping{m})
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}
 	opt := fileOptions(c.FileMode, c.FileOwner)
-	dirs := folders{mode: opt.DirMode, uid: opt.UID, gid: opt.GID}
-	if err := dirs.under(c.Root, rel); err != nil {
-		return fail(fmt.Errorf("%s: write %s: %w", src, path, err))
-	}
-	if err := target.WriteAll([]target.Write{{Path: path, Data: vals[0].Data, Source: src}}, opt); err != nil {
-		return fail(err)
-	}
-	return nil
+	opt.Beneath = root
+	return writeFiles(intr, []target.Write{{Path: path, Data: vals[0].Data, Source: src}}, opt)
 }
 
 // sidecarPath is SECRET_FILENAME as a clean path relative to the root:

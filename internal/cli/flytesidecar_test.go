@@ -74,11 +74,3 @@ func TestFolderMode(t *testing.T) {
 		}
 	}
 }
-
-func TestSplitPath(t *testing.T) {
-	for p, want := range map[string]string{".": "", "a": "a", "a/b": "a|b", "arn:x:secret:/team/svc": "arn:x:secret:|team|svc"} {
-		if got := strings.Join(splitPath(p), "|"); got != want {
-			t.Errorf("splitPath(%q) = %q, want %q", p, got, want)
-		}
-	}
-}

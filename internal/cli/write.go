@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-	"syscall"
 
+	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
 )
 
@@ -28,6 +24,8 @@ type WriteCmd struct {
 }
 
 func (c *WriteCmd) Run(deps *Deps) error {
+	intr := launch.CatchInterrupts(writeInterrupted)
+	defer intr.Stop()
 	// write says itself, in its own words, that it was given no file.
 	ms, err := mappings(EnvFlags{Env: c.Env, Mappings: c.Mappings, AllowEmpty: true, stdin: deps.Stdin}, &c.FileFlags, deps.Environ)
 	if err != nil {
@@ -45,7 +43,14 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	if len(ms) == 0 {
 		return fail(errors.New("write: no file targets given")).withHint("name them with -f PATH=REF, -s REF or --mappings FILE")
 	}
-	vals, err := resolveAll(context.Background(), deps, c.AWSFlags, ms)
+	// A target that cannot be written fails before any secret is fetched.
+	if err := preflightFiles(ms); err != nil {
+		return err
+	}
+	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
+	if i := intr.Caught(); i != nil {
+		return i
+	}
 	if err != nil {
 		return err
 	}
@@ -53,8 +58,29 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	for i, v := range vals {
 		writes[i] = target.Write{Path: v.Name, Data: v.Data, Source: v.Source}
 	}
-	if err := target.WriteAll(writes, fileOptions(c.FileMode, c.FileOwner)); err != nil {
+	return writeFiles(intr, writes, fileOptions(c.FileMode, c.FileOwner))
+}
+
+// writeInterrupted is what a signal interrupts in write and flyte-sidecar.
+const writeInterrupted = "before the files were written"
+
+// writeFiles puts ws in place for write and flyte-sidecar, which have
+// caught the interrupting signals since they started: a signal caught
+// before every file is in place takes back what was written (no temp
+// file, no value stays) and ends the run with 128+N. From the return on,
+// a signal has its default action and the files stay.
+func writeFiles(intr *launch.Interrupts, ws []target.Write, opt target.FileOptions) error {
+	files := target.NewFiles(opt)
+	defer files.Close()
+	if err := files.Write(intr.Context(), ws); err != nil {
+		if i := intr.Caught(); i != nil {
+			return i
+		}
 		return fail(err)
+	}
+	if i := intr.Release(); i != nil {
+		files.Remove()
+		return i
 	}
 	return nil
 }
@@ -82,14 +108,6 @@ func fileOptions(mode fileMode, o *owner) target.FileOptions {
 	return opt
 }
 
-// folders creates the folders below a root for flyte-sidecar, which
-// refuses a symlink among them; with the mode and owner of
-// target.FileOptions.
-type folders struct {
-	mode     fs.FileMode
-	uid, gid int
-}
-
 // folderMode is 0700 plus r-x for the group and for others where the
 // file mode lets them read: 0400 → 0700, 0440 → 0750, 0444 → 0755.
 // Nobody but the owner may add or remove names.
@@ -102,71 +120,6 @@ func folderMode(file fs.FileMode) fs.FileMode {
 		m |= 0o005
 	}
 	return m
-}
-
-// under creates the folders of rel below root, which must exist. No
-// folder below root may be a symlink: one planted there could send the
-// file anywhere.
-func (f folders) under(root, rel string) error {
-	if fi, err := os.Stat(root); err != nil {
-		return fmt.Errorf("folder %s: %w", root, unwrapPathErr(err))
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", root)
-	}
-	dir := root
-	for _, part := range splitPath(filepath.Dir(rel)) {
-		dir = filepath.Join(dir, part)
-		fi, err := os.Lstat(dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if err := f.mkdir(dir); err != nil {
-				return err
-			}
-		case err != nil:
-			return fmt.Errorf("folder %s: %w", dir, unwrapPathErr(err))
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("folder %s is a symlink, which smexec does not follow under %s", dir, root)
-		case !fi.IsDir():
-			return fmt.Errorf("create folder: %w", syscall.ENOTDIR)
-		}
-	}
-	return nil
-}
-
-// mkdir creates one folder with f's mode, whatever the umask, and owner.
-func (f folders) mkdir(dir string) error {
-	if err := os.Mkdir(dir, f.mode); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
-				return nil // made meanwhile, by another writer: theirs
-			}
-		}
-		return fmt.Errorf("create folder: %w", unwrapPathErr(err))
-	}
-	// The mode is set again since the umask narrowed it; a setgid bit the
-	// folder inherited (a Kubernetes fsGroup volume) is kept, so that the
-	// files below it keep the volume's group.
-	mode := f.mode
-	if fi, err := os.Stat(dir); err == nil && fi.Mode()&fs.ModeSetgid != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if err := os.Chmod(dir, mode); err != nil {
-		return fmt.Errorf("create folder: chmod: %w", unwrapPathErr(err))
-	}
-	if f.uid >= 0 || f.gid >= 0 {
-		if err := os.Lchown(dir, f.uid, f.gid); err != nil {
-			return fmt.Errorf("create folder: chown: %w", unwrapPathErr(err))
-		}
-	}
-	return nil
-}
-
-// splitPath is the names of a relative, clean path; none for ".".
-func splitPath(p string) []string {
-	if p == "." {
-		return nil
-	}
-	return strings.Split(p, string(filepath.Separator))
 }
 
 // unwrapPathErr drops a *PathError's path, which the caller names.

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,11 @@ type FileOptions struct {
 	// UID and GID, when >= 0, are the owner given to each file and to
 	// each folder created for it; only root can set them.
 	UID, GID int
+	// Beneath, when set, is a folder that every path is below and that
+	// must exist: the folders below it are opened, or created, one name
+	// at a time in the folder above, never through a symlink, so that a
+	// symlink planted there at any moment sends no file elsewhere.
+	Beneath string
 }
 
 // DefaultFileMode is the mode of a written secret file unless told otherwise.
@@ -73,9 +79,15 @@ type Files struct {
 
 	// beforeSwap, in tests, runs once every file is staged.
 	beforeSwap func()
-	// noExchange, in tests, acts as a file system without
-	// RENAME_EXCHANGE.
+	// noExchange, in tests, acts as a file system without renameat2's
+	// flags (RENAME_EXCHANGE, RENAME_NOREPLACE).
 	noExchange bool
+	// afterMkdir, in tests, runs when a folder has been created, before
+	// it is opened.
+	afterMkdir func(path string)
+	// beforeReplace, in tests, runs in each swap after the look at
+	// what the path holds, just before it is replaced.
+	beforeReplace func()
 }
 
 type folder struct {
@@ -99,6 +111,9 @@ func NewFiles(opt FileOptions) *Files {
 	}
 	if opt.DirMode == 0 {
 		opt.DirMode = defaultDirMode
+	}
+	if opt.Beneath != "" {
+		opt.Beneath = filepath.Clean(opt.Beneath)
 	}
 	return &Files{opt: opt, dirs: map[string]*folder{}, placed: map[string]*placed{}}
 }
@@ -206,6 +221,7 @@ func (f *Files) Write(ctx context.Context, ws []Write) error {
 			if !s.swapped {
 				unix.Unlinkat(s.dir.fd, s.tmp, 0)
 			}
+			scrub(s.held)
 			unix.Close(s.held)
 		}
 		f.removeCreated(created)
@@ -297,6 +313,7 @@ func (f *Files) stage(w Write, created *[]createdDir) (*staged, error) {
 		return nil, fmt.Errorf("create temp file: %w", err)
 	}
 	fail := func(what string, err error) (*staged, error) {
+		file.Truncate(0) // wherever it is linked now: see scrub
 		file.Close()
 		unix.Unlinkat(dir.fd, tmp, 0)
 		return nil, fmt.Errorf("%s: %w", what, unwrapPath(err))
@@ -335,6 +352,18 @@ func (f *Files) stage(w Write, created *[]createdDir) (*staged, error) {
 	return &staged{w: w, dir: dir, name: name, tmp: tmp, dev: st.Dev, ino: st.Ino, held: held}, nil
 }
 
+// scrub empties the file held, wherever it is linked now, for a write
+// that failed: in a folder others can write, a temp file may have been
+// moved to a name smexec does not know, which would keep the value. The
+// handle is the file staged, so nothing else is emptied. Best effort:
+// without /proc, or write permission, the file stays as it is.
+func scrub(held int) {
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(held), unix.O_WRONLY|unix.O_TRUNC|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
+}
+
 // holdFile opens an O_PATH handle on name in dir, which must be the file
 // st describes.
 func holdFile(dir *folder, name string, st *unix.Stat_t) (int, error) {
@@ -358,9 +387,15 @@ func (f *Files) swap(s *staged) error {
 		var st unix.Stat_t
 		err := unix.Fstatat(s.dir.fd, s.name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if errors.Is(err, unix.ENOENT) {
-			err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+			if f.beforeReplace != nil {
+				f.beforeReplace()
+			}
+			err = unix.EINVAL
+			if !f.noExchange {
+				err = unix.Renameat2(s.dir.fd, s.tmp, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+			}
 			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-				err = unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
+				err = noReplace(s)
 			}
 			if errors.Is(err, unix.EEXIST) {
 				continue // created meanwhile: look again
@@ -376,6 +411,9 @@ func (f *Files) swap(s *staged) error {
 		}
 		if err := checkKind(statKind(&st)); err != nil {
 			return err
+		}
+		if f.beforeReplace != nil {
+			f.beforeReplace()
 		}
 		err = unix.EINVAL
 		if !f.noExchange {
@@ -402,6 +440,22 @@ func (f *Files) swap(s *staged) error {
 		return f.checkSwapped(s)
 	}
 	return errors.New("rename into place: the path keeps changing")
+}
+
+// noReplace puts s's temp file at its empty path where renameat2 has no
+// RENAME_NOREPLACE: a link, which fails with EEXIST where a file was
+// created meanwhile, then the temp name dropped; a plain rename only
+// where the file system has no links either.
+func noReplace(s *staged) error {
+	err := unix.Linkat(s.dir.fd, s.tmp, s.dir.fd, s.name, 0)
+	switch {
+	case err == nil:
+		unix.Unlinkat(s.dir.fd, s.tmp, 0)
+		return nil
+	case errors.Is(err, unix.EEXIST):
+		return err
+	}
+	return unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
 }
 
 // checkSwapped makes sure that what is now at s's path is the file
@@ -431,13 +485,37 @@ func (f *Files) swapByLink(s *staged) error {
 	if err != nil {
 		return err
 	}
+	linked := true
 	if err := unix.Linkat(s.dir.fd, s.name, s.dir.fd, backup, 0); err != nil {
+		linked = false
 		if err := unix.Renameat2(s.dir.fd, s.name, s.dir.fd, backup, unix.RENAME_NOREPLACE); err != nil {
 			return fmt.Errorf("keep the previous file: %w", err)
 		}
 	}
+	// What was kept must be what was looked at: a folder or special file
+	// put at the path meanwhile goes back, as in swap.
+	var st unix.Stat_t
+	err = unix.Fstatat(s.dir.fd, backup, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil {
+		err = checkKind(statKind(&st))
+	}
+	if err != nil {
+		if linked {
+			unix.Unlinkat(s.dir.fd, backup, 0)
+		} else {
+			unix.Renameat2(s.dir.fd, backup, s.dir.fd, s.name, unix.RENAME_NOREPLACE)
+		}
+		return err
+	}
 	if err := unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name); err != nil {
-		unix.Renameat(s.dir.fd, backup, s.dir.fd, s.name)
+		if linked {
+			// The previous file is still at name: renaming the backup
+			// over it, a link to the same file, would do nothing and
+			// leave the backup (and its value) behind.
+			unix.Unlinkat(s.dir.fd, backup, 0)
+		} else {
+			unix.Renameat(s.dir.fd, backup, s.dir.fd, s.name)
+		}
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	s.swapped, s.previous = true, backup
@@ -457,7 +535,11 @@ func (f *Files) unswap(s *staged) {
 			unix.Renameat(s.dir.fd, s.tmp, s.dir.fd, s.name)
 		}
 	default:
-		unix.Renameat(s.dir.fd, s.previous, s.dir.fd, s.name)
+		// A rename onto another link of the same file does nothing: the
+		// backup name then goes by itself.
+		if unix.Renameat(s.dir.fd, s.previous, s.dir.fd, s.name) == nil {
+			unix.Unlinkat(s.dir.fd, s.previous, 0)
+		}
 		s.previous = ""
 	}
 	s.swapped = false
@@ -527,11 +609,17 @@ func (f *Files) folder(path string, created *[]createdDir) (*folder, error) {
 	if d, ok := f.dirs[path]; ok {
 		return d, nil
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) && filepath.Dir(path) != path {
-		fd, err = f.mkdir(path, created)
-	} else if err != nil {
-		err = fmt.Errorf("open folder: %w", err)
+	var fd int
+	var err error
+	if f.below(path) {
+		fd, err = f.mkdir(path, created) // by name, never through a symlink
+	} else {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) && filepath.Dir(path) != path && path != f.opt.Beneath {
+			fd, err = f.mkdir(path, created)
+		} else if err != nil {
+			err = fmt.Errorf("open folder: %w", err)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -539,6 +627,12 @@ func (f *Files) folder(path string, created *[]createdDir) (*folder, error) {
 	d := &folder{fd: fd, path: path}
 	f.dirs[path] = d
 	return d, nil
+}
+
+// below tells whether path is strictly below the Beneath folder.
+func (f *Files) below(path string) bool {
+	b := f.opt.Beneath
+	return b != "" && path != b && strings.HasPrefix(path, strings.TrimSuffix(b, "/")+"/")
 }
 
 func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
@@ -552,20 +646,30 @@ func (f *Files) mkdir(path string, created *[]createdDir) (int, error) {
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, fmt.Errorf("create folder: %w", err)
 	}
+	if made && f.afterMkdir != nil {
+		f.afterMkdir(path)
+	}
 	fd, err := unix.Openat(parent.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
+		var st unix.Stat_t
+		if f.below(path) && unix.Fstatat(parent.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return -1, fmt.Errorf("folder %s is a symlink, which smexec does not follow under %s", path, f.opt.Beneath)
+		}
 		return -1, fmt.Errorf("open folder: %w", err)
+	}
+	// What was opened must be the folder created: one put in its place
+	// meanwhile (not smexec's own) is used as found, like any existing
+	// folder, and neither changed nor removed.
+	var st unix.Stat_t
+	if made && (unix.Fstat(fd, &st) != nil || int(st.Uid) != os.Geteuid()) {
+		made = false
 	}
 	if made {
 		*created = append(*created, createdDir{parent: parent, name: name, path: path})
 		// The mode is set again since the umask narrowed it; a setgid bit
 		// the folder inherited (a Kubernetes fsGroup volume) is kept, so
 		// that the files below it keep the volume's group.
-		mode := uint32(f.opt.DirMode.Perm())
-		var st unix.Stat_t
-		if unix.Fstat(fd, &st) == nil {
-			mode |= st.Mode & unix.S_ISGID
-		}
+		mode := uint32(f.opt.DirMode.Perm()) | st.Mode&unix.S_ISGID
 		err := unix.Fchmod(fd, mode)
 		if err == nil && (f.opt.UID >= 0 || f.opt.GID >= 0) {
 			err = unix.Fchown(fd, f.opt.UID, f.opt.GID)

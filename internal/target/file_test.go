@@ -533,6 +533,14 @@ func TestWriteRefusesAReplacedTempFile(t *testing.T) {
 		} else if b, _ := os.ReadFile(path); string(b) == "planted" {
 			t.Errorf("the planted file was put in place")
 		}
+		// The temp file moved aside is out of reach by name, but it no
+		// longer holds the value.
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if b, _ := os.ReadFile(p); err == nil && !d.IsDir() && bytes.Contains(b, []byte("secret")) {
+				t.Errorf("existed=%v: %s holds the value", existed, p)
+			}
+			return nil
+		})
 	}
 }
 
@@ -562,5 +570,234 @@ func TestWriteWithoutExchange(t *testing.T) {
 	checkFile(t, a, []byte("new"), 0o400)
 	if tf := tempFiles(t, dir); len(tf) > 0 {
 		t.Errorf("temp or backup files left: %v", tf)
+	}
+}
+
+// Without RENAME_EXCHANGE, a swap that fails after the previous file was
+// linked aside leaves no backup behind: that hidden name would hold the
+// previous value (under --refresh, the secret's old one) for good.
+func TestWriteWithoutExchangeLeavesNoBackup(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a")
+	os.WriteFile(path, []byte("previous value"), 0o600)
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.noExchange = true
+	f.beforeSwap = func() {
+		for _, tmp := range tempFiles(t, dir) {
+			os.Remove(tmp) // the rename into place fails
+		}
+	}
+	if err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("new")}}); err == nil {
+		t.Fatal("Write succeeded without its temp file")
+	}
+	checkFile(t, path, []byte("previous value"), 0o600)
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp or backup files left: %v", tf)
+	}
+}
+
+// With Beneath, no folder below it is reached through a symlink: each is
+// opened (or created) by name in the one above it, not followed, so a
+// symlink planted at any moment sends nothing elsewhere; Beneath itself
+// is never created.
+func TestWriteBeneathFollowsNoSymlink(t *testing.T) {
+	dir := t.TempDir()
+	root, elsewhere := filepath.Join(dir, "root"), filepath.Join(dir, "elsewhere")
+	os.Mkdir(root, 0o755)
+	os.Mkdir(elsewhere, 0o755)
+	os.Mkdir(filepath.Join(root, "a"), 0o755)
+	os.Symlink(elsewhere, filepath.Join(root, "g"))
+	os.Symlink(elsewhere, filepath.Join(root, "a", "b"))
+	opt := keepOwner
+	opt.Beneath = root
+	for _, rel := range []string{"g/k", "g/new/k", "a/b/k"} {
+		err := WriteAll([]Write{{Path: filepath.Join(root, rel), Data: []byte("v")}}, opt)
+		if err == nil || !strings.Contains(err.Error(), "is a symlink, which smexec does not follow under "+root) {
+			t.Errorf("%s: WriteAll = %v, want the symlink refused", rel, err)
+		}
+	}
+	if es, _ := os.ReadDir(elsewhere); len(es) > 0 {
+		t.Errorf("written through a symlink: %v", es)
+	}
+	opt.DirMode = 0o750
+	if err := WriteAll([]Write{{Path: filepath.Join(root, "x", "y", "k"), Data: []byte("v")}}, opt); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, filepath.Join(root, "x", "y", "k"), []byte("v"), 0o400)
+	if fi, _ := os.Stat(filepath.Join(root, "x", "y")); fi == nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("created folder: %v, want mode 0750", fi)
+	}
+	missing := filepath.Join(dir, "missing")
+	opt.Beneath = missing
+	if err := WriteAll([]Write{{Path: filepath.Join(missing, "k"), Data: []byte("v")}}, opt); err == nil {
+		t.Error("WriteAll created the missing Beneath folder")
+	}
+	checkAbsent(t, missing)
+}
+
+// A hard link planted at PATH to a file elsewhere (as /etc/shadow could
+// be) is replaced as a name: the file it links to keeps its contents,
+// mode and link count, by exchange, by link aside and at removal.
+func TestWriteOverAHardLinkLeavesItsFile(t *testing.T) {
+	for _, noExchange := range []bool{false, true} {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "etc"), 0o755)
+		os.Mkdir(filepath.Join(dir, "shared"), 0o777)
+		shadow := filepath.Join(dir, "etc", "shadow")
+		os.WriteFile(shadow, []byte("root:$6$hash"), 0o640)
+		path := filepath.Join(dir, "shared", "token")
+		if err := os.Link(shadow, path); err != nil {
+			t.Fatal(err)
+		}
+		f := NewFiles(withMode(0o444))
+		f.noExchange = noExchange
+		if err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("secret")}}); err != nil {
+			t.Fatal(err)
+		}
+		checkFile(t, path, []byte("secret"), 0o444)
+		if err := f.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		checkFile(t, shadow, []byte("root:$6$hash"), 0o640)
+		var st syscall.Stat_t
+		syscall.Stat(shadow, &st)
+		if st.Nlink != 1 {
+			t.Errorf("noExchange=%v: %s has %d links, want 1", noExchange, shadow, st.Nlink)
+		}
+		if tf := tempFiles(t, dir); len(tf) > 0 {
+			t.Errorf("noExchange=%v: temp files left: %v", noExchange, tf)
+		}
+	}
+}
+
+// A FIFO or a folder put at PATH between the last look and the swap is
+// caught with or without RENAME_EXCHANGE: the swap fails, PATH keeps it,
+// and nothing of it is moved aside, removed or left behind.
+func TestWriteRefusesASpecialFileSwappedIn(t *testing.T) {
+	for _, noExchange := range []bool{false, true} {
+		for _, kind := range []string{"fifo", "folder"} {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "target")
+			os.WriteFile(path, []byte("previous"), 0o600)
+			f := NewFiles(keepOwner)
+			f.noExchange = noExchange
+			f.beforeReplace = func() {
+				os.Remove(path)
+				if kind == "fifo" {
+					syscall.Mkfifo(path, 0o600)
+				} else {
+					os.Mkdir(path, 0o700)
+				}
+			}
+			err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("secret")}})
+			f.Close()
+			if err == nil {
+				t.Errorf("noExchange=%v, %s: Write succeeded", noExchange, kind)
+			}
+			fi, lerr := os.Lstat(path)
+			if lerr != nil || (kind == "fifo") != (fi.Mode()&fs.ModeNamedPipe != 0) || (kind == "folder") != fi.IsDir() {
+				t.Errorf("noExchange=%v, %s: PATH holds %v (%v), want the %s", noExchange, kind, fi, lerr, kind)
+			}
+			if es, _ := os.ReadDir(dir); len(es) != 1 {
+				t.Errorf("noExchange=%v, %s: left in the folder: %v", noExchange, kind, es)
+			}
+		}
+	}
+}
+
+// Without renameat2's flags, a file created at an empty PATH just before
+// the rename is not overwritten unseen: it is kept like any previous
+// file, and a later swap that fails gives it back.
+func TestWriteWithoutRenameFlagsKeepsAFileCreatedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	path, bad := filepath.Join(dir, "new"), filepath.Join(dir, "bad")
+	f := NewFiles(keepOwner)
+	defer f.Close()
+	f.noExchange = true
+	planted := false
+	f.beforeReplace = func() {
+		if !planted {
+			planted = true
+			os.WriteFile(path, []byte("someone's"), 0o644)
+			os.Mkdir(bad, 0o700)
+		}
+	}
+	if err := f.Write(context.Background(), []Write{{Path: path, Data: []byte("new")}, {Path: bad, Data: []byte("new")}}); err == nil {
+		t.Fatal("Write over a folder succeeded")
+	}
+	checkFile(t, path, []byte("someone's"), 0o644)
+	if tf := tempFiles(t, dir); len(tf) > 0 {
+		t.Errorf("temp or backup files left: %v", tf)
+	}
+}
+
+// No file descriptor outlives Close, whatever the writes did: staged,
+// swapped, failed, interrupted, removed.
+func TestNoDescriptorLeaks(t *testing.T) {
+	count := func() int {
+		es, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(es)
+	}
+	dir := t.TempDir()
+	before := count()
+	for i := range 3 {
+		f := NewFiles(keepOwner)
+		f.noExchange = i == 1
+		a, b := filepath.Join(dir, "x", "a"), filepath.Join(dir, "y", "b")
+		if err := f.Write(context.Background(), []Write{{Path: a, Data: []byte("1")}, {Path: b, Data: []byte("1")}}); err != nil {
+			t.Fatal(err)
+		}
+		f.Write(context.Background(), []Write{{Path: a, Data: []byte("2")}, {Path: b, Data: []byte("2")}}) // refresh
+		f.Write(context.Background(), []Write{{Path: a, Data: []byte("3")}, {Path: dir, Data: []byte("3")}})
+		f.beforeSwap = func() { os.Mkdir(filepath.Join(dir, "z", "c"), 0o700) }
+		f.Write(context.Background(), []Write{{Path: a, Data: []byte("4")}, {Path: filepath.Join(dir, "z", "c"), Data: []byte("4")}})
+		f.beforeSwap = nil
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		f.Write(ctx, []Write{{Path: filepath.Join(dir, "w", "d"), Data: []byte("5")}})
+		if i == 2 {
+			f.Remove()
+		}
+		f.Close()
+		os.RemoveAll(filepath.Join(dir, "z"))
+	}
+	if after := count(); after != before {
+		t.Errorf("%d descriptors open after Close, %d before", after, before)
+	}
+}
+
+// A folder put in place of one smexec has just created is not taken for
+// it: it keeps its mode and owner, and is not removed when the write
+// fails.
+func TestCreatedFolderSwappedIsNotChanged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a folder of another owner")
+	}
+	dir := t.TempDir()
+	theirs := filepath.Join(dir, "theirs")
+	os.Mkdir(theirs, 0o777)
+	os.Chmod(theirs, 0o777)
+	os.Chown(theirs, 65534, 65534)
+	os.WriteFile(filepath.Join(theirs, "keep"), nil, 0o644)
+	f := NewFiles(FileOptions{UID: 1000, GID: 1000})
+	defer f.Close()
+	f.afterMkdir = func(path string) {
+		os.Rename(path, path+".made")
+		os.Rename(theirs, path)
+	}
+	sub := filepath.Join(dir, "sub")
+	f.beforeSwap = func() { os.Mkdir(filepath.Join(dir, "bad"), 0o700) }
+	f.Write(context.Background(), []Write{{Path: filepath.Join(sub, "x"), Data: []byte("v")}, {Path: filepath.Join(dir, "bad"), Data: []byte("v")}})
+	fi, err := os.Stat(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o777 || st.Uid != 65534 {
+		t.Errorf("their folder became %v owned by %d", fi.Mode().Perm(), st.Uid)
 	}
 }
