@@ -16,6 +16,7 @@ const (
 	statusResolved  = "resolved"
 	statusPreserved = "preserved" // --preserve-env left the env var as it is; not fetched
 	statusFailed    = "failed"
+	statusInherited = "inherited" // --pristine keeps the variable of smexec's environment
 )
 
 // checkRow is one mapping in check's output: what was read, never the
@@ -83,6 +84,24 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 	return rows
 }
 
+// keptRows lists the variables of base, the environment --pristine
+// keeps, that no mapping sets: by name, never by value.
+func keptRows(base []string, ms []target.Mapping) []checkRow {
+	set := map[string]bool{}
+	for _, m := range ms {
+		if m.Kind == target.Env {
+			set[m.Name] = true
+		}
+	}
+	var rows []checkRow
+	for _, kv := range base {
+		if name, _, _ := strings.Cut(kv, "="); !set[name] {
+			rows = append(rows, checkRow{Kind: "env", Name: name, Status: statusInherited})
+		}
+	}
+	return rows
+}
+
 // checkJSON writes the rows as a JSON array, [] when there are none.
 func checkJSON(w io.Writer, rows []checkRow) error {
 	enc := json.NewEncoder(w)
@@ -110,6 +129,10 @@ func checkTable(w io.Writer, rows []checkRow) {
 		name := escape(r.Name)
 		if r.Kind == "file" {
 			name = escape(r.Path)
+		}
+		if r.Status == statusInherited {
+			fmt.Fprintf(tw, "%s %s\t(inherited: kept by --pristine)\t-\t-\t-\n", r.Kind, name)
+			continue
 		}
 		if r.Status == statusPreserved {
 			fmt.Fprintf(tw, "%s %s\t(preserved: already set, not fetched)\t-\t-\t-\n", r.Kind, name)

@@ -21,6 +21,7 @@ import (
 type CheckCmd struct {
 	EnvFlags
 	FileFlags
+	PristineFlags
 	AWSFlags
 	Format string `default:"table" enum:"table,json" env:"SMEXEC_CHECK_FORMAT" help:"Output format: table, or json (an array of objects)."`
 }
@@ -30,6 +31,9 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	defer intr.Stop()
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
+		return err
+	}
+	if err := c.PristineFlags.check(); err != nil {
 		return err
 	}
 	// What exec would refuse before writing, check refuses too.
@@ -43,11 +47,14 @@ func (c *CheckCmd) Run(deps *Deps) error {
 		return i
 	}
 	if rerr == nil {
-		env := childEnv(childEnviron(deps.Environ, false), vals, &c.FileFlags)
+		env := childEnv(c.PristineFlags.base(deps.Environ, false, kept), vals, &c.FileFlags)
 		rerr = preflightExec(launch.Command{Env: env}, vals)
 	}
 	rerr = joinFailures(perr, rerr)
 	rows := checkRows(ms, kept, vals, rerr)
+	if c.Pristine {
+		rows = append(rows, keptRows(c.PristineFlags.base(deps.Environ, false, nil), ms)...)
+	}
 	if c.Format == "json" {
 		return errors.Join(checkJSON(deps.Stdout, rows), rerr)
 	}

@@ -17,6 +17,7 @@ type ExecCmd struct {
 	FileMode      fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal. Default: ${default}."`
 	FileOwner     *owner   `placeholder:"UID[:GID]" help:"Owner of written files and of the folders created for them, ids 0 to 4294967294 (the launcher must run as root)."`
 	PassSmexecEnv bool     `help:"Pass smexec's own SMEXEC_… variables on to COMMAND, which by default does not get them."`
+	PristineFlags
 	AWSFlags
 	SuperviseFlags
 
@@ -32,6 +33,9 @@ func (c *ExecCmd) Run(deps *Deps) error {
 
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
+		return err
+	}
+	if err := c.PristineFlags.check(); err != nil {
 		return err
 	}
 	supervise, err := c.enabled(os.Getpid())
@@ -56,8 +60,9 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := preflightFiles(ms); err != nil {
 		return err
 	}
+	var kept []target.Mapping
 	if c.PreserveEnv {
-		ms = preserve(ms, deps.Environ)
+		ms, kept = splitPreserved(ms, deps.Environ)
 	}
 	vals, err := resolveAll(ctx, deps, c.AWSFlags, ms)
 	if i := intr.Caught(); i != nil {
@@ -67,7 +72,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 		return err
 	}
 
-	s := &supervised{deps: deps, flags: c, path: path, files: target.NewFiles(fileOptions(c.FileMode, c.FileOwner))}
+	s := &supervised{deps: deps, flags: c, path: path, preserved: kept, files: target.NewFiles(fileOptions(c.FileMode, c.FileOwner))}
 	defer s.files.Close()
 	cmd := s.command(vals)
 	if err := preflightExec(cmd, vals); err != nil {

@@ -68,6 +68,9 @@ type supervised struct {
 	flags *ExecCmd
 	path  string
 	files *target.Files // the files written, removed at the end
+	// preserved are the env targets --preserve-env left as they are,
+	// which --pristine keeps.
+	preserved []target.Mapping
 
 	// vals are the current mappings, in mapping order: set before the
 	// command starts, then changed only by the poller. Their values are
@@ -167,7 +170,7 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 
 // command is the child to start with vals.
 func (s *supervised) command(vals []value) launch.Command {
-	env := childEnviron(s.deps.Environ, s.flags.PassSmexecEnv)
+	env := s.flags.PristineFlags.base(s.deps.Environ, s.flags.PassSmexecEnv, s.preserved)
 	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: childEnv(env, vals, &s.flags.FileFlags)}
 }
 

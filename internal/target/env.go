@@ -47,3 +47,26 @@ func Environ(base []string, set map[string]string) []string {
 	}
 	return out
 }
+
+// PristineKeep is what a pristine environment keeps of the launcher's own
+// unless told otherwise: what a shell and most programs need to find
+// commands, the user's files and the terminal, and nothing that could hold
+// a credential.
+var PristineKeep = []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "TZ", "TMPDIR"}
+
+// Keep returns the entries of environ whose name is in names, in
+// environ's order: the start of a pristine environment.
+func Keep(environ, names []string) []string {
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if keep[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -108,3 +108,15 @@ func TestEnviron(t *testing.T) {
 		})
 	}
 }
+
+func TestKeep(t *testing.T) {
+	environ := []string{"PATH=/bin", "SECRET=x", "HOME=/h", "EMPTY=", "PATHX=no"}
+	got := Keep(environ, []string{"HOME", "PATH", "EMPTY", "MISSING"})
+	want := []string{"PATH=/bin", "HOME=/h", "EMPTY="}
+	if !slices.Equal(got, want) {
+		t.Errorf("Keep = %q, want %q", got, want)
+	}
+	if got := Keep(environ, nil); len(got) != 0 {
+		t.Errorf("Keep with no names = %q, want nothing", got)
+	}
+}

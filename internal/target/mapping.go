@@ -36,6 +36,10 @@ type Mapping struct {
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// ValidEnvName tells whether name is a name smexec sets:
+// [A-Za-z_][A-Za-z0-9_]*.
+func ValidEnvName(name string) bool { return envNameRE.MatchString(name) }
+
 // ParseEnv reads NAME=REF.
 func ParseEnv(s string) (Mapping, error) {
 	name, r, err := split(s, "NAME=REF")
