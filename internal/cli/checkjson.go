@@ -66,6 +66,9 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 		if m.Kind == target.File {
 			r.Kind, r.Name, r.Path = "file", "", m.Name
 		}
+		if m.Kind == target.EnvPath {
+			r.Kind = "env-path"
+		}
 		if v, ok := resolved[m.Source]; ok {
 			r.Status = statusResolved
 			r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
@@ -89,7 +92,7 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 func keptRows(base []string, ms []target.Mapping) []checkRow {
 	set := map[string]bool{}
 	for _, m := range ms {
-		if m.Kind == target.Env {
+		if m.Kind.IsEnv() {
 			set[m.Name] = true
 		}
 	}

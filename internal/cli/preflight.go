@@ -76,8 +76,11 @@ func preflightExec(c launch.Command, vals []value) error {
 func childEnv(environ []string, vals []value, ff *FileFlags) []string {
 	set := map[string]string{}
 	for _, v := range vals {
-		if v.Kind == target.Env {
+		switch {
+		case v.Kind == target.Env:
 			set[v.Name] = string(v.Data)
+		case v.Kind == target.File && v.PathEnv != "":
+			set[v.PathEnv] = v.Name
 		}
 	}
 	if ff != nil && ff.layoutFiles() {

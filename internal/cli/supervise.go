@@ -68,6 +68,10 @@ type supervised struct {
 	flags *ExecCmd
 	path  string
 	files *target.Files // the files written, removed at the end
+	// private are the files of --env-path, in privateDir, removed at the
+	// end whatever --keep-files says.
+	private    *target.Files
+	privateDir string
 	// preserved are the env targets --preserve-env left as they are,
 	// which --pristine keeps.
 	preserved []target.Mapping
@@ -178,6 +182,7 @@ func (s *supervised) command(vals []value) launch.Command {
 // that is no longer the one written (replaced, or its folder re-pointed)
 // is left alone.
 func (s *supervised) removeFiles() {
+	s.removePrivate()
 	if s.flags.KeepFiles {
 		return
 	}
@@ -270,7 +275,7 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	for i, v := range s.vals {
 		index[key{v.Kind, v.Name}] = i
 	}
-	var writes []target.Write
+	var writes []value
 	var changedEnv, changedFiles []string
 	next := append([]value(nil), s.vals...)
 	sums := append([][sha256.Size]byte(nil), s.sums...)
@@ -286,7 +291,7 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 			changedEnv = append(changedEnv, v.Name)
 		case target.File:
 			changedFiles = append(changedFiles, v.Name)
-			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
+			writes = append(writes, v)
 		}
 	}
 	if len(changedEnv)+len(changedFiles) == 0 {
@@ -303,7 +308,11 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 			return err
 		}
 	}
-	if err := s.files.Write(ctx, writes); err != nil {
+	private, files := fileWrites(writes)
+	if err := s.private.Write(ctx, private); err != nil {
+		return err
+	}
+	if err := s.files.Write(ctx, files); err != nil {
 		return err
 	}
 	s.vals, s.sums = next, sums

@@ -35,7 +35,7 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	}
 	var envs []error
 	for _, m := range ms {
-		if m.Kind == target.Env {
+		if m.Kind != target.File {
 			envs = append(envs, fmt.Errorf("%s: write puts values in files only; an env var needs a command to receive it", m.Source))
 		}
 	}

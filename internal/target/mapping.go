@@ -21,7 +21,14 @@ type Kind int
 const (
 	Env  Kind = iota // an environment variable of the child
 	File             // a file written before the child starts
+	// EnvPath is an env var set to the path of a private file that holds
+	// the value; once the file's place is known the mapping becomes a
+	// File with PathEnv set.
+	EnvPath
 )
+
+// IsEnv tells whether k sets an env var named by the mapping's Name.
+func (k Kind) IsEnv() bool { return k == Env || k == EnvPath }
 
 // Mapping ties one reference to one target.
 type Mapping struct {
@@ -32,6 +39,9 @@ type Mapping struct {
 	// Source is how the user wrote the mapping (flag and text, or file and
 	// line), for errors.
 	Source string
+	// PathEnv, of a File, is the env var the child gets set to the
+	// file's path (an EnvPath mapping once its file is placed).
+	PathEnv string
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -68,6 +78,14 @@ func ParseFile(s string) (Mapping, error) {
 	return Mapping{Kind: File, Name: filepath.Clean(path), Ref: r}, nil
 }
 
+// ParseEnvPath reads NAME=REF of an env var that holds the path of a
+// private file with the value.
+func ParseEnvPath(s string) (Mapping, error) {
+	m, err := ParseEnv(s)
+	m.Kind = EnvPath
+	return m, err
+}
+
 // Flyte returns the file mapping of the Flyte layout for r:
 // DIR/lower(group)/lower(key).
 func Flyte(dir string, r ref.Ref) (Mapping, error) {
@@ -86,9 +104,26 @@ func split(s, form string) (string, ref.Ref, error) {
 	return t, r, nil
 }
 
+// lineFlags are the mapping flags a mappings-file line may start with,
+// as --NAME VALUE, for the forms TARGET=REF cannot say.
+var lineFlags = map[string]func(string) (Mapping, error){
+	"--env":      ParseEnv,
+	"--file":     ParseFile,
+	"--env-path": ParseEnvPath,
+}
+
 // ParseLine reads a mappings-file line TARGET=REF: a TARGET holding '/' is
-// a file path, any other an env var name.
+// a file path, any other an env var name. A line that starts with a
+// mapping flag's long name and a space is that flag's value instead:
+// --env-path NAME=REF.
 func ParseLine(s string) (Mapping, error) {
+	if flag, v, ok := strings.Cut(s, " "); ok && strings.HasPrefix(flag, "--") {
+		parse, ok := lineFlags[flag]
+		if !ok {
+			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path)", flag)
+		}
+		return parse(strings.TrimLeft(v, " "))
+	}
 	t, _, _ := strings.Cut(s, "=")
 	if strings.Contains(t, "/") {
 		return ParseFile(s)
@@ -100,6 +135,9 @@ func ParseLine(s string) (Mapping, error) {
 // ParseLine reads as the same mapping. A file path with no '/' left after
 // cleaning is written ./NAME, so that it is not read as an env name.
 func (m Mapping) String() string {
+	if m.Kind == EnvPath {
+		return "--env-path " + m.Name + "=" + m.Ref.String()
+	}
 	t := m.Name
 	if m.Kind == File && !strings.Contains(t, "/") {
 		t = "./" + t
@@ -191,6 +229,9 @@ func CheckDuplicates(ms []Mapping) error {
 	var errs []error
 	for _, m := range ms {
 		i := id{m.Kind, m.Name}
+		if m.Kind.IsEnv() {
+			i.k = Env // one env var, however it is set
+		}
 		if prev, ok := first[i]; ok {
 			errs = append(errs, &MappingError{Source: m.Source, Err: fmt.Errorf("target %s is already set by %s", m.Name, prev)})
 			continue

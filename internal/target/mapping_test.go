@@ -476,3 +476,43 @@ func TestParseMappingsLongLineHasLineNumber(t *testing.T) {
 		t.Fatalf("error %.300q: want it to name app.mappings:2, shortened", msg)
 	}
 }
+
+func TestParseLineFlags(t *testing.T) {
+	tests := []struct {
+		line string
+		kind Kind
+		name string
+		err  string
+	}{
+		{"--env-path KUBECONFIG=prod/kube", EnvPath, "KUBECONFIG", ""},
+		{"--env-path   KUBECONFIG=prod/kube", EnvPath, "KUBECONFIG", ""},
+		{"--env A=prod/a", Env, "A", ""},
+		{"--file /run/a=prod/a", File, "/run/a", ""},
+		{"--mask A=prod/a", 0, "", "--mask is not a mapping flag"},
+		{"--env-path 1A=prod/a", 0, "", "not a valid name"},
+	}
+	for _, tt := range tests {
+		m, err := ParseLine(tt.line)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseLine(%q) error = %v, want %q", tt.line, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || m.Kind != tt.kind || m.Name != tt.name {
+			t.Errorf("ParseLine(%q) = %v %q, %v; want %v %q", tt.line, m.Kind, m.Name, err, tt.kind, tt.name)
+		}
+		if back, err := ParseLine(m.String()); err != nil || back.Kind != m.Kind || back.Name != m.Name {
+			t.Errorf("ParseLine(%q) does not read %q back", m.String(), tt.line)
+		}
+	}
+}
+
+func TestCheckDuplicatesSharesEnvNames(t *testing.T) {
+	a, _ := ParseEnv("KUBECONFIG=prod/a")
+	b, _ := ParseEnvPath("KUBECONFIG=prod/b")
+	a.Source, b.Source = "first", "second"
+	if err := CheckDuplicates([]Mapping{a, b}); err == nil || !strings.Contains(err.Error(), "already set by first") {
+		t.Errorf("CheckDuplicates(-e and --env-path of one name) = %v, want a duplicate", err)
+	}
+}
