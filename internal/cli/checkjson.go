@@ -43,9 +43,9 @@ type checkRead struct {
 // checkRows lists every mapping of ms in order, each resolved (in vals),
 // preserved (in kept) or failed (its problem in rerr).
 func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
-	resolved := map[string]value{}
+	resolved := map[string][]value{} // by source: an --env-from has a value a key
 	for _, v := range vals {
-		resolved[v.Source] = v
+		resolved[v.Source] = append(resolved[v.Source], v)
 	}
 	preserved := map[string]bool{}
 	for _, m := range kept {
@@ -69,12 +69,21 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 		if m.Kind == target.EnvPath {
 			r.Kind = "env-path"
 		}
-		if v, ok := resolved[m.Source]; ok {
-			r.Status = statusResolved
-			r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
-			if r.Stages == nil {
-				r.Stages = []string{}
+		if m.Kind == target.EnvFrom {
+			r.Kind, r.Name = "env-from", m.Name+"*"
+		}
+		if vs, ok := resolved[m.Source]; ok {
+			for _, v := range vs {
+				r := r
+				r.Name = v.Name
+				r.Status = statusResolved
+				r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
+				if r.Stages == nil {
+					r.Stages = []string{}
+				}
+				rows = append(rows, r)
 			}
+			continue
 		} else if preserved[m.Source] {
 			r.Status = statusPreserved
 		} else if p, ok := failed[m.Source]; ok {

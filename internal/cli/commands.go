@@ -46,6 +46,8 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	if i := intr.Caught(); i != nil {
 		return i
 	}
+	vals, serr := settleEnvFrom(vals, ms, deps.Environ, c.PreserveEnv)
+	rerr = joinFailures(rerr, serr)
 	if rerr == nil {
 		env := childEnv(c.PristineFlags.base(deps.Environ, false, kept), vals, &c.FileFlags)
 		rerr = preflightExec(launch.Command{Env: env}, vals)
@@ -76,12 +78,13 @@ func (c *ExportCmd) Run(deps *Deps) error {
 		return err
 	}
 	ms = slices.DeleteFunc(ms, func(m target.Mapping) bool {
-		if m.Kind != target.Env {
+		if m.Kind != target.Env && m.Kind != target.EnvFrom {
 			warn(deps, m.Source+": export prints env mappings only; skipped")
 			return true
 		}
 		return false
 	})
+	all := ms
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
@@ -90,6 +93,9 @@ func (c *ExportCmd) Run(deps *Deps) error {
 	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
 	if i := intr.Caught(); i != nil {
 		return i
+	}
+	if err == nil {
+		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
 	}
 	if err != nil {
 		return err

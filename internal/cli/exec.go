@@ -62,13 +62,16 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := preflightFiles(ms); err != nil {
 		return err
 	}
-	var kept []target.Mapping
+	all, kept := ms, []target.Mapping(nil)
 	if c.PreserveEnv {
 		ms, kept = splitPreserved(ms, deps.Environ)
 	}
 	vals, err := resolveAll(ctx, deps, c.AWSFlags, ms)
 	if i := intr.Caught(); i != nil {
 		return i
+	}
+	if err == nil {
+		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
 	}
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -85,6 +86,16 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, res.Err))
 			continue
 		}
+		if m.Kind == target.EnvFrom {
+			vs, err := envFrom(m, res.Secret)
+			if err != nil {
+				errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, fmt.Errorf("secret %s: %w", m.Ref.SecretID, err)))
+				continue
+			}
+			vals = append(vals, vs...)
+			audit(deps.Log, source, m, res.Secret)
+			continue
+		}
 		data, err := resolve.Render(res.Secret, m.Ref.JSONKey)
 		if err == nil && m.Kind == target.Env {
 			err = target.CheckEnvValue(m.Name, data)
@@ -126,4 +137,83 @@ func logPlan(log *slog.Logger, ms []target.Mapping, source string, af AWSFlags, 
 	}
 	log.Debug("resolving", "mappings", len(ms), "secrets", len(secrets), "regions", strings.Join(slices.Sorted(maps.Keys(regions)), ","),
 		"source", source, "batch", !(af.NoBatch || noBatch), "concurrency", af.Concurrency, "timeout", af.Timeout)
+}
+
+// envFrom is the values of an --env-from mapping: one env var for each
+// top-level member of the secret's JSON object, named by the prefix (the
+// REF's JSON-key field) and the key. Every value is checked; one bad key
+// or value fails the whole mapping.
+func envFrom(m target.Mapping, s *resolve.Secret) ([]value, error) {
+	if s.String == nil {
+		return nil, errors.New("binary secrets have no JSON keys to set env vars from")
+	}
+	members, err := resolve.Members(*s.String)
+	if err != nil {
+		return nil, err
+	}
+	var vals []value
+	var errs []error
+	for _, mb := range members {
+		name, err := target.EnvFromName(m.Ref.JSONKey, mb.Key)
+		if err == nil {
+			err = target.CheckEnvValue(name, mb.Value)
+			if err != nil {
+				err = fmt.Errorf("env %s: %w", name, err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		v := value{Mapping: m, Secret: s, Data: mb.Value}
+		v.Name = name
+		vals = append(vals, v)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return vals, nil
+}
+
+// settleEnvFrom applies the --env-from rules to vals: a name that an
+// explicit env mapping of ms sets (-e, --env-path, a mappings line), or
+// that --preserve-env keeps as environ has it, is not set from the
+// whole secret; a name two --env-from mappings both set fails closed,
+// naming both.
+func settleEnvFrom(vals []value, ms []target.Mapping, environ []string, preserve bool) ([]value, error) {
+	explicit := map[string]bool{}
+	for _, m := range ms {
+		if m.Kind.IsEnv() {
+			explicit[m.Name] = true
+		}
+	}
+	if preserve {
+		for _, kv := range environ {
+			name, _, _ := strings.Cut(kv, "=")
+			explicit[name] = true
+		}
+	}
+	by := map[string]string{} // name → the --env-from that set it
+	var out []value
+	var errs []error
+	for _, v := range vals {
+		if v.Kind != target.EnvFrom {
+			out = append(out, v)
+			continue
+		}
+		if explicit[v.Name] {
+			continue
+		}
+		if prev, ok := by[v.Name]; ok && prev != v.Source {
+			errs = append(errs, mappingErr(v.Source, v.Ref.SecretID, fmt.Errorf("env %s is also set by %s", v.Name, prev)))
+			continue
+		}
+		by[v.Name] = v.Source
+		out = append(out, v)
+	}
+	if len(errs) > 0 {
+		f := fail(errs...)
+		return out, hintLast(f, "give one of them a prefix (--env-from SECRET:PREFIX_), or set the name with -e NAME=REF, which wins over --env-from")
+	}
+	return out, nil
 }

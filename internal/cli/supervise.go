@@ -195,10 +195,18 @@ func (s *supervised) removeFiles() {
 // never does.
 func (s *supervised) watched() []target.Mapping {
 	var ms []target.Mapping
+	seen := map[string]bool{} // the --env-from mappings, one value a key
 	for _, v := range s.vals {
-		if v.Ref.VersionID == "" {
-			ms = append(ms, v.Mapping)
+		if v.Ref.VersionID != "" {
+			continue
 		}
+		if v.Kind == target.EnvFrom {
+			if seen[v.Source] {
+				continue
+			}
+			seen[v.Source] = true
+		}
+		ms = append(ms, v.Mapping)
 	}
 	return ms
 }
@@ -210,9 +218,9 @@ func (s *supervised) warnUndeliverable() {
 		return
 	}
 	var names []string
-	for _, m := range s.watched() {
-		if m.Kind == target.Env {
-			names = append(names, m.Name)
+	for _, v := range s.vals {
+		if v.Ref.VersionID == "" && (v.Kind == target.Env || v.Kind == target.EnvFrom) {
+			names = append(names, v.Name)
 		}
 	}
 	if len(names) > 0 {
@@ -280,14 +288,19 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	next := append([]value(nil), s.vals...)
 	sums := append([][sha256.Size]byte(nil), s.sums...)
 	for _, v := range fresh {
-		i := index[key{v.Kind, v.Name}]
+		i, ok := index[key{v.Kind, v.Name}]
+		if !ok {
+			// A key an --env-from secret gained, or one an explicit
+			// mapping overrides: refresh follows the names set at start.
+			continue
+		}
 		sum := s.sum(v.Data)
 		if sum == sums[i] {
 			continue
 		}
 		next[i], sums[i] = v, sum
 		switch v.Kind {
-		case target.Env:
+		case target.Env, target.EnvFrom:
 			changedEnv = append(changedEnv, v.Name)
 		case target.File:
 			changedFiles = append(changedFiles, v.Name)

@@ -25,6 +25,10 @@ const (
 	// the value; once the file's place is known the mapping becomes a
 	// File with PathEnv set.
 	EnvPath
+	// EnvFrom sets one env var for each top-level member of a JSON
+	// secret, named by the REF's JSON-key field (a prefix) and the
+	// member's key. Once resolved, each value's Name is its env var.
+	EnvFrom
 )
 
 // IsEnv tells whether k sets an env var named by the mapping's Name.
@@ -86,6 +90,31 @@ func ParseEnvPath(s string) (Mapping, error) {
 	return m, err
 }
 
+// ParseEnvFrom reads SECRET-ID[:PREFIX[:VERSION-STAGE[:VERSION-ID]]]: a
+// REF whose JSON-key field is the prefix of the env var names, since the
+// whole secret is read. The prefix is empty or starts a valid env name.
+func ParseEnvFrom(s string) (Mapping, error) {
+	r, err := ref.Parse(s)
+	if err != nil {
+		return Mapping{}, err
+	}
+	if r.JSONKey != "" && !envNameRE.MatchString(r.JSONKey) {
+		return Mapping{}, fmt.Errorf("prefix %q is not the start of a valid env name ([A-Za-z_][A-Za-z0-9_]*); the field after the secret is the prefix, not a JSON key, in --env-from", r.JSONKey)
+	}
+	return Mapping{Kind: EnvFrom, Name: r.JSONKey, Ref: r}, nil
+}
+
+// EnvFromName is the env var name the member key of an --env-from
+// secret gets: the prefix and the key as written, which must make a valid
+// name. Keys are never rewritten, so that a name is always the key.
+func EnvFromName(prefix, key string) (string, error) {
+	name := prefix + key
+	if !envNameRE.MatchString(name) {
+		return "", fmt.Errorf("JSON key %q would be env name %q, which is not a valid name ([A-Za-z_][A-Za-z0-9_]*)", key, name)
+	}
+	return name, nil
+}
+
 // Flyte returns the file mapping of the Flyte layout for r:
 // DIR/lower(group)/lower(key).
 func Flyte(dir string, r ref.Ref) (Mapping, error) {
@@ -110,6 +139,7 @@ var lineFlags = map[string]func(string) (Mapping, error){
 	"--env":      ParseEnv,
 	"--file":     ParseFile,
 	"--env-path": ParseEnvPath,
+	"--env-from": ParseEnvFrom,
 }
 
 // ParseLine reads a mappings-file line TARGET=REF: a TARGET holding '/' is
@@ -120,7 +150,7 @@ func ParseLine(s string) (Mapping, error) {
 	if flag, v, ok := strings.Cut(s, " "); ok && strings.HasPrefix(flag, "--") {
 		parse, ok := lineFlags[flag]
 		if !ok {
-			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path)", flag)
+			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path, --env-from)", flag)
 		}
 		return parse(strings.TrimLeft(v, " "))
 	}
@@ -135,8 +165,11 @@ func ParseLine(s string) (Mapping, error) {
 // ParseLine reads as the same mapping. A file path with no '/' left after
 // cleaning is written ./NAME, so that it is not read as an env name.
 func (m Mapping) String() string {
-	if m.Kind == EnvPath {
+	switch m.Kind {
+	case EnvPath:
 		return "--env-path " + m.Name + "=" + m.Ref.String()
+	case EnvFrom:
+		return "--env-from " + m.Ref.String()
 	}
 	t := m.Name
 	if m.Kind == File && !strings.Contains(t, "/") {
@@ -228,6 +261,9 @@ func CheckDuplicates(ms []Mapping) error {
 	first := map[id]string{}
 	var errs []error
 	for _, m := range ms {
+		if m.Kind == EnvFrom {
+			continue // its names are known once resolved: see the --env-from rules
+		}
 		i := id{m.Kind, m.Name}
 		if m.Kind.IsEnv() {
 			i.k = Env // one env var, however it is set
