@@ -38,7 +38,7 @@ func splitPreserved(ms []target.Mapping, environ []string) (fetch, kept []target
 		set[name] = true
 	}
 	for _, m := range ms {
-		if m.Kind.IsEnv() && set[m.Name] {
+		if m.Kind.IsEnv() && set[m.Name] && !m.FromEnv {
 			kept = append(kept, m)
 		} else {
 			fetch = append(fetch, m)

@@ -70,3 +70,22 @@ func Keep(environ, names []string) []string {
 	}
 	return out
 }
+
+// Scheme marks an env value that --from-env reads as a REF of any form:
+// smexec:prod/db:password.
+const Scheme = "smexec:"
+
+// EnvRef tells whether an env value is a reference for --from-env to
+// replace, and returns the REF's text: a Secrets Manager ARN (a full or
+// partial secret ARN, with or without a JSON key, stage and version id),
+// or any REF after "smexec:". Other values are not references, even when
+// a secret by that name exists: a bare name is too easily a plain value.
+func EnvRef(v string) (string, bool) {
+	if r, ok := strings.CutPrefix(v, Scheme); ok {
+		return r, true
+	}
+	if f := strings.SplitN(v, ":", 4); len(f) == 4 && f[0] == "arn" && f[2] == "secretsmanager" {
+		return v, true
+	}
+	return "", false
+}

@@ -46,6 +46,9 @@ type Mapping struct {
 	// PathEnv, of a File, is the env var the child gets set to the
 	// file's path (an EnvPath mapping once its file is placed).
 	PathEnv string
+	// FromEnv marks an env mapping that --from-env made of a variable
+	// holding a reference; --preserve-env does not keep such a variable.
+	FromEnv bool
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
