@@ -63,6 +63,9 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 	rows := make([]checkRow, 0, len(ms))
 	for _, m := range ms {
 		r := checkRow{Kind: "env", Name: m.Name, Ref: m.Ref.String()}
+		if m.Template != nil {
+			r.Ref = m.Template.String()
+		}
 		if m.Kind == target.File {
 			r.Kind, r.Name, r.Path = "file", "", m.Name
 		}
@@ -78,6 +81,14 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 				r.Name = v.Name
 				r.Status = statusResolved
 				r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
+				if len(v.Secrets) > 1 {
+					// A template's secrets, each with its version.
+					var arns, ids []string
+					for _, s := range v.Secrets {
+						arns, ids = append(arns, s.ARN), append(ids, s.VersionID)
+					}
+					r.ARN, r.VersionID = strings.Join(arns, ","), strings.Join(ids, ",")
+				}
 				if r.Stages == nil {
 					r.Stages = []string{}
 				}

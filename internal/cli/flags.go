@@ -77,6 +77,7 @@ type AWSFlags struct {
 // EnvFlags are the mapping flags that set env vars.
 type EnvFlags struct {
 	Env         list `short:"e" placeholder:"NAME=REF" help:"Set env var NAME of the child to the value of REF. Repeatable."`
+	Template    list `short:"t" placeholder:"TARGET=TEMPLATE" help:"Set env var TARGET, or write the file TARGET when it holds /, to TEMPLATE with each {{ REF }} replaced by its value; {{ urlencode REF }} percent-encodes it. Repeatable."`
 	EnvFrom     list `placeholder:"SECRET[:PREFIX]" help:"Set one env var of the child for each top-level key of the JSON secret SECRET, named PREFIX and the key as written; -e NAME=REF wins over it. Takes :STAGE and :VERSION-ID after PREFIX as a REF does. Repeatable."`
 	EnvPath     list `placeholder:"NAME=REF" help:"Write the value of REF to a private 0400 file (in a fresh 0700 folder, on /dev/shm where there is one) and set env var NAME of the child to its path. Repeatable."`
 	Mappings    list `placeholder:"FILE" help:"Read mappings from FILE (- for stdin), one TARGET=REF a line; a TARGET holding / is a file path. Repeatable."`
@@ -98,7 +99,7 @@ func (ef *EnvFlags) AfterApply(deps *Deps) error {
 // errNoMappings is the failure of a run given nothing to inject.
 func errNoMappings() *Failure {
 	return fail(errors.New("no mappings given: nothing to inject")).
-		withHint("give -e, -f, -s, --env-from, --env-path, --from-env or --mappings (or SMEXEC_ENV, SMEXEC_MAPPINGS, …); to run without any, add --allow-empty (SMEXEC_ALLOW_EMPTY=true)")
+		withHint("give -e, -f, -s, -t, --env-from, --env-path, --from-env or --mappings (or SMEXEC_ENV, SMEXEC_MAPPINGS, …); to run without any, add --allow-empty (SMEXEC_ALLOW_EMPTY=true)")
 }
 
 // FileFlags are the mapping flags that write files.
@@ -124,6 +125,10 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 	for _, s := range ef.Env {
 		m, err := target.ParseEnv(s)
 		add("--env "+s, m, err)
+	}
+	for _, s := range ef.Template {
+		m, err := target.ParseTemplateMapping(s)
+		add("--template "+s, m, err)
 	}
 	for _, s := range ef.EnvFrom {
 		m, err := target.ParseEnvFrom(s)

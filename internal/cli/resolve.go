@@ -19,7 +19,9 @@ import (
 type value struct {
 	target.Mapping
 	Secret *resolve.Secret
-	Data   []byte
+	// Secrets are every secret a template read, Secret the first.
+	Secrets []*resolve.Secret
+	Data    []byte
 }
 
 // preserve drops env mappings whose name is already set in environ, so
@@ -69,19 +71,40 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	ctx, cancel := context.WithTimeout(ctx, af.Timeout)
 	defer cancel()
 
-	refs := make([]ref.Ref, len(ms))
+	// One fetch plan for every REF, a template's too: first[i] is where
+	// mapping i's REFs start.
+	var refs []ref.Ref
+	first := make([]int, len(ms)+1)
 	for i, m := range ms {
-		refs[i] = m.Ref
+		first[i] = len(refs)
+		if m.Template != nil {
+			refs = append(refs, m.Template.Refs()...)
+		} else {
+			refs = append(refs, m.Ref)
+		}
 	}
+	first[len(ms)] = len(refs)
 	start := time.Now()
-	logPlan(deps.Log, ms, source, af, noBatch)
+	logPlan(deps.Log, len(ms), refs, source, af, noBatch)
 	r := &resolve.Resolver{Clients: clients, Region: af.Region, NoBatch: af.NoBatch || noBatch, Concurrency: af.Concurrency, Log: deps.Log}
 	results := r.Fetch(ctx, refs)
 
 	var vals []value
 	var errs []error
 	for i, m := range ms {
-		res := results[i]
+		if m.Template != nil {
+			v, err := renderTemplate(m, refs[first[i]:first[i+1]], results[first[i]:first[i+1]])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			vals = append(vals, v)
+			for _, s := range v.Secrets {
+				audit(deps.Log, source, m, s)
+			}
+			continue
+		}
+		res := results[first[i]]
 		if res.Err != nil {
 			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, res.Err))
 			continue
@@ -117,16 +140,16 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 // logPlan says at debug what resolving will do: how many mappings, how
 // many distinct secret versions in how many regions, from where, and
 // whether batched. Never a value.
-func logPlan(log *slog.Logger, ms []target.Mapping, source string, af AWSFlags, noBatch bool) {
+func logPlan(log *slog.Logger, mappings int, refs []ref.Ref, source string, af AWSFlags, noBatch bool) {
 	if log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
 	type version struct{ id, stage, vid string }
 	secrets := map[version]bool{}
 	regions := map[string]bool{}
-	for _, m := range ms {
-		secrets[version{m.Ref.SecretID, m.Ref.VersionStage, m.Ref.VersionID}] = true
-		region := m.Ref.Region
+	for _, r := range refs {
+		secrets[version{r.SecretID, r.VersionStage, r.VersionID}] = true
+		region := r.Region
 		if region == "" {
 			region = af.Region
 		}
@@ -135,7 +158,7 @@ func logPlan(log *slog.Logger, ms []target.Mapping, source string, af AWSFlags, 
 		}
 		regions[region] = true
 	}
-	log.Debug("resolving", "mappings", len(ms), "secrets", len(secrets), "regions", strings.Join(slices.Sorted(maps.Keys(regions)), ","),
+	log.Debug("resolving", "mappings", mappings, "secrets", len(secrets), "regions", strings.Join(slices.Sorted(maps.Keys(regions)), ","),
 		"source", source, "batch", !(af.NoBatch || noBatch), "concurrency", af.Concurrency, "timeout", af.Timeout)
 }
 
@@ -216,4 +239,39 @@ func settleEnvFrom(vals []value, ms []target.Mapping, environ []string, preserve
 		return out, hintLast(f, "give one of them a prefix (--env-from SECRET:PREFIX_), or set the name with -e NAME=REF, which wins over --env-from")
 	}
 	return out, nil
+}
+
+// renderTemplate builds a template mapping's value from the results of
+// its REFs. Every REF that fails is reported, each naming the mapping and
+// the secret; the value is then not built.
+func renderTemplate(m target.Mapping, refs []ref.Ref, results []resolve.Result) (value, error) {
+	parts := make([][]byte, len(refs))
+	var secrets []*resolve.Secret
+	var errs []error
+	for j, r := range refs {
+		res := results[j]
+		if res.Err != nil {
+			errs = append(errs, mappingErr(m.Source, r.SecretID, res.Err))
+			continue
+		}
+		data, err := resolve.Render(res.Secret, r.JSONKey)
+		if err != nil {
+			errs = append(errs, mappingErr(m.Source, r.SecretID, fmt.Errorf("{{ %s }}: secret %s: %w", r, r.SecretID, err)))
+			continue
+		}
+		parts[j] = data
+		if !slices.Contains(secrets, res.Secret) {
+			secrets = append(secrets, res.Secret)
+		}
+	}
+	if len(errs) > 0 {
+		return value{}, errors.Join(errs...)
+	}
+	data := m.Template.Render(parts)
+	if m.Kind == target.Env {
+		if err := target.CheckEnvValue(m.Name, data); err != nil {
+			return value{}, mappingErr(m.Source, refs[0].SecretID, err)
+		}
+	}
+	return value{Mapping: m, Secret: secrets[0], Secrets: secrets, Data: data}, nil
 }

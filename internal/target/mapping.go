@@ -49,6 +49,9 @@ type Mapping struct {
 	// FromEnv marks an env mapping that --from-env made of a variable
 	// holding a reference; --preserve-env does not keep such a variable.
 	FromEnv bool
+	// Template, when set, builds the value of an Env or File mapping from
+	// several REFs; Ref is then unused.
+	Template *Template
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -143,6 +146,7 @@ var lineFlags = map[string]func(string) (Mapping, error){
 	"--file":     ParseFile,
 	"--env-path": ParseEnvPath,
 	"--env-from": ParseEnvFrom,
+	"--template": ParseTemplateMapping,
 }
 
 // ParseLine reads a mappings-file line TARGET=REF: a TARGET holding '/' is
@@ -153,7 +157,7 @@ func ParseLine(s string) (Mapping, error) {
 	if flag, v, ok := strings.Cut(s, " "); ok && strings.HasPrefix(flag, "--") {
 		parse, ok := lineFlags[flag]
 		if !ok {
-			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path, --env-from)", flag)
+			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path, --env-from, --template)", flag)
 		}
 		return parse(strings.TrimLeft(v, " "))
 	}
@@ -177,6 +181,9 @@ func (m Mapping) String() string {
 	t := m.Name
 	if m.Kind == File && !strings.Contains(t, "/") {
 		t = "./" + t
+	}
+	if m.Template != nil {
+		return "--template " + t + "=" + m.Template.String()
 	}
 	return t + "=" + m.Ref.String()
 }

@@ -516,3 +516,91 @@ func TestCheckDuplicatesSharesEnvNames(t *testing.T) {
 		t.Errorf("CheckDuplicates(-e and --env-path of one name) = %v, want a duplicate", err)
 	}
 }
+
+func TestTemplate(t *testing.T) {
+	tests := []struct {
+		name, text string
+		values     []string // one for each REF
+		want       string   // the value, or a piece of the error
+		refs       int
+		err        bool
+	}{
+		{"url", "postgres://{{ urlencode prod/db:username }}:{{urlencode prod/db:password}}@{{ prod/db:host }}:5432/app", []string{"a b", "p@ss/w:rd%", "h"}, "postgres://a%20b:p%40ss%2Fw%3Ard%25@h:5432/app", 3, false},
+		{"functions right to left", `{{ json base64 a }}`, []string{"\x00"}, `"AA=="`, 1, false},
+		{"json escapes", `{"p": {{ json a:k }}}`, []string{"q\"\n"}, `{"p": "q\"\n"}`, 1, false},
+		{"quoted literal", `{{ "{{" }}x{{ a }}}}`, []string{"v"}, "{{xv}}", 1, false},
+		{"a lone }} is text", `}}{{a}}`, []string{"v"}, "}}v", 1, false},
+		{"a secret named like a function", `{{ urlencode }}`, []string{"v w"}, "v w", 1, false},
+		{"unclosed", `x{{ a`, nil, "{{ at byte 1 has no }}", 0, true},
+		{"no REF", `plain`, nil, "holds no {{ REF }}", 0, true},
+		{"function without REF", `{{ urlencode  }}`, nil, "", 1, false},
+		{"empty", `{{ }}`, nil, "no REF", 0, true},
+		{"bad REF", `{{ a:b:c:d:e }}`, nil, "template: {{ a:b:c:d:e }}", 0, true},
+		{"bad literal", `{{ "x }}`, nil, "quoted literal", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, err := ParseTemplate(tt.text)
+			if tt.err {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("ParseTemplate(%q) = %v, want an error with %q", tt.text, err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseTemplate(%q): %v", tt.text, err)
+			}
+			if n := len(tm.Refs()); n != tt.refs {
+				t.Fatalf("%d REFs, want %d", n, tt.refs)
+			}
+			if tt.values == nil {
+				return
+			}
+			vals := make([][]byte, len(tt.values))
+			for i, v := range tt.values {
+				vals[i] = []byte(v)
+			}
+			if got := string(tm.Render(vals)); got != tt.want {
+				t.Errorf("Render = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTemplateMapping(t *testing.T) {
+	m, err := ParseTemplateMapping("URL=x{{ a:b }}y=z")
+	if err != nil || m.Kind != Env || m.Name != "URL" || m.Template.String() != "x{{ a:b }}y=z" {
+		t.Fatalf("ParseTemplateMapping = %+v, %v", m, err)
+	}
+	m, err = ParseTemplateMapping("./conf/../app.ini={{ a }}")
+	if err != nil || m.Kind != File || m.Name != "app.ini" {
+		t.Fatalf("ParseTemplateMapping(file) = %+v, %v", m, err)
+	}
+	back, err := ParseLine(m.String())
+	if err != nil || back.Kind != File || back.Name != "app.ini" || back.Template == nil {
+		t.Fatalf("ParseLine(%q) = %+v, %v; want the file template back", m.String(), back, err)
+	}
+	if _, err := ParseTemplateMapping("1X={{ a }}"); err == nil {
+		t.Error("ParseTemplateMapping accepted a bad env name")
+	}
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	for _, s := range []string{"x{{ a }}y", `{{ "{{" }}`, "{{ urlencode json a:b::AWSCURRENT }}", "{{", "}}{{}}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := ParseTemplate(s)
+		if err != nil {
+			return
+		}
+		vals := make([][]byte, len(tm.Refs()))
+		for i := range vals {
+			vals[i] = []byte("v")
+		}
+		tm.Render(vals)
+		if tm.String() != s {
+			t.Fatalf("String() = %q, want %q", tm.String(), s)
+		}
+	})
+}
