@@ -22,6 +22,9 @@ type value struct {
 	// Secrets are every secret a template read, Secret the first.
 	Secrets []*resolve.Secret
 	Data    []byte
+	// Parts are a template's values, one for each placeholder, as the
+	// secrets hold them: --mask hides each of them too.
+	Parts [][]byte
 }
 
 // preserve drops env mappings whose name is already set in environ, so
@@ -273,5 +276,5 @@ func renderTemplate(m target.Mapping, refs []ref.Ref, results []resolve.Result) 
 			return value{}, mappingErr(m.Source, refs[0].SecretID, err)
 		}
 	}
-	return value{Mapping: m, Secret: secrets[0], Secrets: secrets, Data: data}, nil
+	return value{Mapping: m, Secret: secrets[0], Secrets: secrets, Data: data, Parts: parts}, nil
 }

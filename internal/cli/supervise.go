@@ -110,7 +110,10 @@ func (s *supervised) sum(data []byte) [sha256.Size]byte {
 func forget(vals []value) {
 	for i := range vals {
 		clear(vals[i].Data)
-		vals[i].Data, vals[i].Secret = nil, nil
+		for _, p := range vals[i].Parts {
+			clear(p)
+		}
+		vals[i].Data, vals[i].Secret, vals[i].Secrets, vals[i].Parts = nil, nil, nil, nil
 	}
 }
 
