@@ -78,7 +78,9 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 		if vs, ok := resolved[m.Source]; ok {
 			for _, v := range vs {
 				r := r
-				r.Name = v.Name
+				if m.Kind == target.EnvFrom {
+					r.Name = v.Name
+				}
 				r.Status = statusResolved
 				r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
 				if len(v.Secrets) > 1 {
