@@ -102,8 +102,10 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 				continue
 			}
 			vals = append(vals, v)
-			for _, s := range v.Secrets {
-				audit(deps.Log, source, m, s)
+			for j, r := range refs[first[i]:first[i+1]] {
+				one := m // one audit record a placeholder, with its REF
+				one.Ref = r
+				audit(deps.Log, source, one, results[first[i]+j].Secret)
 			}
 			continue
 		}

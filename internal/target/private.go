@@ -6,8 +6,8 @@ import (
 )
 
 // shm is where Linux keeps a memory-backed file system that every
-// process may write to.
-const shm = "/dev/shm"
+// process may write to; a variable for tests.
+var shm = "/dev/shm"
 
 // PrivateDir creates a fresh folder, mode 0700, for files that only this
 // run and its command read: on /dev/shm where there is one, so that the
