@@ -113,12 +113,37 @@ func ParseEnvFrom(s string) (Mapping, error) {
 // EnvFromName is the env var name the member key of an --env-from
 // secret gets: the prefix and the key as written, which must make a valid
 // name. Keys are never rewritten, so that a name is always the key.
+//
+// A name that makes the command load or run other code (LD_PRELOAD,
+// PATH, NODE_OPTIONS, …, see codeNames) or configures smexec (SMEXEC_…)
+// is refused: whoever may write the secret would otherwise choose what
+// runs, not only what it reads. An explicit -e NAME=REF still sets one.
 func EnvFromName(prefix, key string) (string, error) {
 	name := prefix + key
 	if !envNameRE.MatchString(name) {
 		return "", fmt.Errorf("JSON key %q would be env name %q, which is not a valid name ([A-Za-z_][A-Za-z0-9_]*)", key, name)
 	}
+	if loadsCode(name) {
+		return "", fmt.Errorf("JSON key %q would set %s, which changes what code the command runs; a whole secret may not set it (use -e %s=REF if it is meant)", key, name, name)
+	}
 	return name, nil
+}
+
+// codeNames are env vars that make a program, its dynamic loader or its
+// interpreter load or run other code, or change how it finds it.
+var codeNames = map[string]bool{
+	"PATH": true, "HOME": true, "XDG_CONFIG_HOME": true, "IFS": true, "ENV": true, "BASH_ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "PS4": true, "PROMPT_COMMAND": true, "CDPATH": true,
+	"GCONV_PATH": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true, "LOCALDOMAIN": true, "RES_OPTIONS": true, "NLSPATH": true, "TMPDIR": true,
+	"NODE_OPTIONS": true, "NODE_PATH": true, "PYTHONPATH": true, "PYTHONHOME": true, "PYTHONSTARTUP": true, "PYTHONINSPECT": true, "PYTHONUSERBASE": true, "PYTHONBREAKPOINT": true,
+	"PERL5LIB": true, "PERL5OPT": true, "PERLLIB": true, "RUBYOPT": true, "RUBYLIB": true, "GEM_PATH": true, "GEM_HOME": true,
+	"JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true, "CLASSPATH": true,
+	"GIT_SSH": true, "GIT_SSH_COMMAND": true, "GIT_EXEC_PATH": true, "GIT_CONFIG_GLOBAL": true, "EDITOR": true, "VISUAL": true, "PAGER": true,
+}
+
+// loadsCode tells whether setting name can change what code runs:
+// codeNames, the loader's LD_… and DYLD_…, and smexec's own SMEXEC_….
+func loadsCode(name string) bool {
+	return codeNames[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "DYLD_") || strings.HasPrefix(name, "SMEXEC_")
 }
 
 // Flyte returns the file mapping of the Flyte layout for r:

@@ -604,3 +604,33 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 	})
 }
+
+func TestEnvFromName(t *testing.T) {
+	tests := []struct {
+		prefix, key, want, err string
+	}{
+		{"", "password", "password", ""},
+		{"DB_", "password", "DB_password", ""},
+		{"", "db-host", "", "not a valid name"},
+		{"", "1x", "", "not a valid name"},
+		{"", "LD_PRELOAD", "", "changes what code the command runs"},
+		{"LD_", "PRELOAD", "", "changes what code the command runs"},
+		{"", "PATH", "", "changes what code"},
+		{"", "NODE_OPTIONS", "", "changes what code"},
+		{"", "SMEXEC_ENV", "", "changes what code"},
+		{"", "DYLD_INSERT_LIBRARIES", "", "changes what code"},
+		{"DB_", "PATH", "DB_PATH", ""},
+	}
+	for _, tt := range tests {
+		got, err := EnvFromName(tt.prefix, tt.key)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("EnvFromName(%q, %q) = %q, %v; want an error with %q", tt.prefix, tt.key, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("EnvFromName(%q, %q) = %q, %v; want %q", tt.prefix, tt.key, got, err, tt.want)
+		}
+	}
+}
