@@ -179,7 +179,9 @@ var lineFlags = map[string]func(string) (Mapping, error){
 // mapping flag's long name and a space is that flag's value instead:
 // --env-path NAME=REF.
 func ParseLine(s string) (Mapping, error) {
-	if flag, v, ok := strings.Cut(s, " "); ok && strings.HasPrefix(flag, "--") {
+	// A TARGET=REF line never starts so: "--x y" is no env name, and
+	// a file path holds a '/' before its first space.
+	if flag, v, ok := strings.Cut(s, " "); ok && strings.HasPrefix(flag, "--") && !strings.Contains(flag, "/") {
 		parse, ok := lineFlags[flag]
 		if !ok {
 			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path, --env-from, --template)", flag)
@@ -204,8 +206,8 @@ func (m Mapping) String() string {
 		return "--env-from " + m.Ref.String()
 	}
 	t := m.Name
-	if m.Kind == File && !strings.Contains(t, "/") {
-		t = "./" + t
+	if m.Kind == File && (!strings.Contains(t, "/") || strings.HasPrefix(t, "--")) {
+		t = "./" + t // not an env name, nor a --FLAG line
 	}
 	if m.Template != nil {
 		return "--template " + t + "=" + m.Template.String()
