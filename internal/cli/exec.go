@@ -164,6 +164,14 @@ func (s *supervised) placePrivate(vals []value) error {
 				return fmt.Errorf("%s: create a private folder: %w", vals[i].Source, err)
 			}
 			s.privateDir = dir
+			// A command that drops to --file-owner's user (gosu, su-exec)
+			// must be able to reach its files.
+			if o := s.flags.FileOwner; o != nil {
+				if err := os.Lchown(dir, o.uid, o.gid); err != nil {
+					s.removePrivate()
+					return fmt.Errorf("%s: private folder %s: chown: %w", vals[i].Source, dir, unwrapPathErr(err))
+				}
+			}
 		}
 		vals[i].PathEnv = vals[i].Name
 		vals[i].Kind, vals[i].Name = target.File, target.PrivatePath(s.privateDir, vals[i].Name)
