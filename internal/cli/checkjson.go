@@ -16,6 +16,7 @@ const (
 	statusResolved  = "resolved"
 	statusPreserved = "preserved" // --preserve-env left the env var as it is; not fetched
 	statusFailed    = "failed"
+	statusInherited = "inherited" // --pristine keeps the variable of smexec's environment
 )
 
 // checkRow is one mapping in check's output: what was read, never the
@@ -42,9 +43,9 @@ type checkRead struct {
 // checkRows lists every mapping of ms in order, each resolved (in vals),
 // preserved (in kept) or failed (its problem in rerr).
 func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
-	resolved := map[string]value{}
+	resolved := map[string][]value{} // by source: an --env-from has a value a key
 	for _, v := range vals {
-		resolved[v.Source] = v
+		resolved[v.Source] = append(resolved[v.Source], v)
 	}
 	preserved := map[string]bool{}
 	for _, m := range kept {
@@ -62,15 +63,40 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 	rows := make([]checkRow, 0, len(ms))
 	for _, m := range ms {
 		r := checkRow{Kind: "env", Name: m.Name, Ref: m.Ref.String()}
+		if m.Template != nil {
+			r.Ref = m.Template.String()
+		}
 		if m.Kind == target.File {
 			r.Kind, r.Name, r.Path = "file", "", m.Name
 		}
-		if v, ok := resolved[m.Source]; ok {
-			r.Status = statusResolved
-			r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
-			if r.Stages == nil {
-				r.Stages = []string{}
+		if m.Kind == target.EnvPath {
+			r.Kind = "env-path"
+		}
+		if m.Kind == target.EnvFrom {
+			r.Kind, r.Name = "env-from", m.Name+"*"
+		}
+		if vs, ok := resolved[m.Source]; ok {
+			for _, v := range vs {
+				r := r
+				if m.Kind == target.EnvFrom {
+					r.Name = v.Name
+				}
+				r.Status = statusResolved
+				r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
+				if len(v.Secrets) > 1 {
+					// A template's secrets, each with its version.
+					var arns, ids []string
+					for _, s := range v.Secrets {
+						arns, ids = append(arns, s.ARN), append(ids, s.VersionID)
+					}
+					r.ARN, r.VersionID = strings.Join(arns, ","), strings.Join(ids, ",")
+				}
+				if r.Stages == nil {
+					r.Stages = []string{}
+				}
+				rows = append(rows, r)
 			}
+			continue
 		} else if preserved[m.Source] {
 			r.Status = statusPreserved
 		} else if p, ok := failed[m.Source]; ok {
@@ -79,6 +105,24 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 			continue // a failure of the whole run, reported on stderr
 		}
 		rows = append(rows, r)
+	}
+	return rows
+}
+
+// keptRows lists the variables of base, the environment --pristine
+// keeps, that no mapping sets: by name, never by value.
+func keptRows(base []string, ms []target.Mapping) []checkRow {
+	set := map[string]bool{}
+	for _, m := range ms {
+		if m.Kind.IsEnv() {
+			set[m.Name] = true
+		}
+	}
+	var rows []checkRow
+	for _, kv := range base {
+		if name, _, _ := strings.Cut(kv, "="); !set[name] {
+			rows = append(rows, checkRow{Kind: "env", Name: name, Status: statusInherited})
+		}
 	}
 	return rows
 }
@@ -110,6 +154,10 @@ func checkTable(w io.Writer, rows []checkRow) {
 		name := escape(r.Name)
 		if r.Kind == "file" {
 			name = escape(r.Path)
+		}
+		if r.Status == statusInherited {
+			fmt.Fprintf(tw, "%s %s\t(inherited: kept by --pristine)\t-\t-\t-\n", r.Kind, name)
+			continue
 		}
 		if r.Status == statusPreserved {
 			fmt.Fprintf(tw, "%s %s\t(preserved: already set, not fetched)\t-\t-\t-\n", r.Kind, name)

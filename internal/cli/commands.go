@@ -21,6 +21,7 @@ import (
 type CheckCmd struct {
 	EnvFlags
 	FileFlags
+	PristineFlags
 	AWSFlags
 	Format string `default:"table" enum:"table,json" env:"SMEXEC_CHECK_FORMAT" help:"Output format: table, or json (an array of objects)."`
 }
@@ -30,6 +31,9 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	defer intr.Stop()
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
+		return err
+	}
+	if err := c.PristineFlags.check(); err != nil {
 		return err
 	}
 	// What exec would refuse before writing, check refuses too.
@@ -42,12 +46,17 @@ func (c *CheckCmd) Run(deps *Deps) error {
 	if i := intr.Caught(); i != nil {
 		return i
 	}
+	vals, serr := settleEnvFrom(vals, ms, deps.Environ, c.PreserveEnv)
+	rerr = joinFailures(rerr, serr)
 	if rerr == nil {
-		env := childEnv(childEnviron(deps.Environ, false), vals, &c.FileFlags)
+		env := childEnv(c.PristineFlags.base(deps.Environ, false, kept), vals, &c.FileFlags)
 		rerr = preflightExec(launch.Command{Env: env}, vals)
 	}
 	rerr = joinFailures(perr, rerr)
 	rows := checkRows(ms, kept, vals, rerr)
+	if c.Pristine {
+		rows = append(rows, keptRows(c.PristineFlags.base(deps.Environ, false, nil), ms)...)
+	}
 	if c.Format == "json" {
 		return errors.Join(checkJSON(deps.Stdout, rows), rerr)
 	}
@@ -69,12 +78,13 @@ func (c *ExportCmd) Run(deps *Deps) error {
 		return err
 	}
 	ms = slices.DeleteFunc(ms, func(m target.Mapping) bool {
-		if m.Kind != target.Env {
+		if m.Kind != target.Env && m.Kind != target.EnvFrom {
 			warn(deps, m.Source+": export prints env mappings only; skipped")
 			return true
 		}
 		return false
 	})
+	all := ms
 	if c.PreserveEnv {
 		ms = preserve(ms, deps.Environ)
 	}
@@ -83,6 +93,9 @@ func (c *ExportCmd) Run(deps *Deps) error {
 	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
 	if i := intr.Caught(); i != nil {
 		return i
+	}
+	if err == nil {
+		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
 	}
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -17,6 +19,7 @@ type ExecCmd struct {
 	FileMode      fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal. Default: ${default}."`
 	FileOwner     *owner   `placeholder:"UID[:GID]" help:"Owner of written files and of the folders created for them, ids 0 to 4294967294 (the launcher must run as root)."`
 	PassSmexecEnv bool     `help:"Pass smexec's own SMEXEC_… variables on to COMMAND, which by default does not get them."`
+	PristineFlags
 	AWSFlags
 	SuperviseFlags
 
@@ -32,6 +35,9 @@ func (c *ExecCmd) Run(deps *Deps) error {
 
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)
 	if err != nil {
+		return err
+	}
+	if err := c.PristineFlags.check(); err != nil {
 		return err
 	}
 	supervise, err := c.enabled(os.Getpid())
@@ -56,31 +62,41 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := preflightFiles(ms); err != nil {
 		return err
 	}
+	all, kept := ms, []target.Mapping(nil)
 	if c.PreserveEnv {
-		ms = preserve(ms, deps.Environ)
+		ms, kept = splitPreserved(ms, deps.Environ)
 	}
 	vals, err := resolveAll(ctx, deps, c.AWSFlags, ms)
 	if i := intr.Caught(); i != nil {
 		return i
 	}
+	if err == nil {
+		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
+	}
 	if err != nil {
 		return err
 	}
 
-	s := &supervised{deps: deps, flags: c, path: path, files: target.NewFiles(fileOptions(c.FileMode, c.FileOwner))}
+	s := &supervised{deps: deps, flags: c, path: path, preserved: kept,
+		files: target.NewFiles(fileOptions(c.FileMode, c.FileOwner)), private: target.NewFiles(privateOptions(c.FileOwner))}
 	defer s.files.Close()
+	defer s.private.Close()
+	if err := s.placePrivate(vals); err != nil {
+		return fail(err)
+	}
 	cmd := s.command(vals)
 	if err := preflightExec(cmd, vals); err != nil {
+		s.removePrivate()
 		return err
 	}
-	var writes []target.Write
-	for _, v := range vals {
-		if v.Kind == target.File {
-			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
-		}
-	}
+	private, writes := fileWrites(vals)
 	// An interrupted write takes back what it did itself.
-	if err := s.files.Write(ctx, writes); err != nil {
+	err = s.private.Write(ctx, private)
+	if err == nil {
+		err = s.files.Write(ctx, writes)
+	}
+	if err != nil {
+		s.removePrivate()
 		if i := intr.Caught(); i != nil {
 			return i
 		}
@@ -91,16 +107,88 @@ func (c *ExecCmd) Run(deps *Deps) error {
 		i, sigs := intr.Handover()
 		if i != nil {
 			s.files.Remove() // the command never ran: --keep-files does not apply
+			s.removePrivate()
 			return i
 		}
 		return s.run(vals, sigs)
 	}
 	if i := intr.Release(); i != nil {
 		s.files.Remove()
+		s.removePrivate()
 		return i
 	}
 	err = deps.Exec(cmd.Path, cmd.Argv, cmd.Env)
 	// execve failed: the command never ran, so its files go too.
 	s.removeFiles()
 	return err
+}
+
+// fileWrites are the files of vals to write: the private files of
+// --env-path, and the file targets.
+func fileWrites(vals []value) (private, files []target.Write) {
+	for _, v := range vals {
+		if v.Kind != target.File {
+			continue
+		}
+		w := target.Write{Path: v.Name, Data: v.Data, Source: v.Source}
+		if v.PathEnv != "" {
+			private = append(private, w)
+		} else {
+			files = append(files, w)
+		}
+	}
+	return private, files
+}
+
+// privateOptions are how --env-path files are written: 0400 in a 0700
+// folder, whatever --file-mode says, with --file-owner's owner.
+func privateOptions(o *owner) target.FileOptions {
+	opt := target.FileOptions{Mode: target.DefaultFileMode, UID: -1, GID: -1}
+	if o != nil {
+		opt.UID, opt.GID = o.uid, o.gid
+	}
+	return opt
+}
+
+// placePrivate gives each --env-path value its place, in one fresh
+// private folder: the value becomes a file target there, and its env var
+// names the file.
+func (s *supervised) placePrivate(vals []value) error {
+	for i := range vals {
+		if vals[i].Kind != target.EnvPath {
+			continue
+		}
+		if s.privateDir == "" {
+			dir, err := target.PrivateDir()
+			if err != nil {
+				return fmt.Errorf("%s: create a private folder: %w", vals[i].Source, err)
+			}
+			s.privateDir = dir
+			// A command that drops to --file-owner's user (gosu, su-exec)
+			// must be able to reach its files.
+			if o := s.flags.FileOwner; o != nil {
+				if err := os.Lchown(dir, o.uid, o.gid); err != nil {
+					s.removePrivate()
+					return fmt.Errorf("%s: private folder %s: chown: %w", vals[i].Source, dir, unwrapPathErr(err))
+				}
+			}
+		}
+		vals[i].PathEnv = vals[i].Name
+		vals[i].Kind, vals[i].Name = target.File, target.PrivatePath(s.privateDir, vals[i].Name)
+	}
+	return nil
+}
+
+// removePrivate removes the --env-path files and their folder. They are
+// removed whatever --keep-files says: their paths were never the user's.
+func (s *supervised) removePrivate() {
+	if s.privateDir == "" {
+		return
+	}
+	if err := s.private.Remove(); err != nil {
+		s.deps.Log.Warn("cannot remove a private file", "err", err)
+	}
+	if err := os.Remove(s.privateDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.deps.Log.Warn("cannot remove the private folder", "path", s.privateDir, "err", err)
+	}
 }

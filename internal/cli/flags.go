@@ -77,7 +77,11 @@ type AWSFlags struct {
 // EnvFlags are the mapping flags that set env vars.
 type EnvFlags struct {
 	Env         list `short:"e" placeholder:"NAME=REF" help:"Set env var NAME of the child to the value of REF. Repeatable."`
+	Template    list `short:"t" placeholder:"TARGET=TEMPLATE" help:"Set env var TARGET, or write the file TARGET when it holds /, to TEMPLATE with each {{ REF }} replaced by its value; {{ urlencode REF }} percent-encodes it. Repeatable."`
+	EnvFrom     list `placeholder:"SECRET[:PREFIX]" help:"Set one env var of the child for each top-level key of the JSON secret SECRET, named PREFIX and the key as written; -e NAME=REF wins over it. Takes :STAGE and :VERSION-ID after PREFIX as a REF does. Repeatable."`
+	EnvPath     list `placeholder:"NAME=REF" help:"Write the value of REF to a private 0400 file (in a fresh 0700 folder, on /dev/shm where there is one) and set env var NAME of the child to its path. Repeatable."`
 	Mappings    list `placeholder:"FILE" help:"Read mappings from FILE (- for stdin), one TARGET=REF a line; a TARGET holding / is a file path. Repeatable."`
+	FromEnv     bool `help:"Replace every variable of smexec's environment whose value is a Secrets Manager ARN REF (arn:aws:secretsmanager:…) or smexec:REF by the value, fetched with the rest. Off by default."`
 	PreserveEnv bool `help:"Leave an env var that is already set alone, and do not fetch its secret."`
 	AllowEmpty  bool `help:"Go on when no mapping is given at all. Without it that is an error, so that an image whose mappings are unset does not start without its secrets."`
 
@@ -95,7 +99,7 @@ func (ef *EnvFlags) AfterApply(deps *Deps) error {
 // errNoMappings is the failure of a run given nothing to inject.
 func errNoMappings() *Failure {
 	return fail(errors.New("no mappings given: nothing to inject")).
-		withHint("give -e, -f, -s or --mappings (or SMEXEC_ENV, SMEXEC_MAPPINGS, …); to run without any, add --allow-empty (SMEXEC_ALLOW_EMPTY=true)")
+		withHint("give -e, -f, -s, -t, --env-from, --env-path, --from-env or --mappings (or SMEXEC_ENV, SMEXEC_MAPPINGS, …); to run without any, add --allow-empty (SMEXEC_ALLOW_EMPTY=true)")
 }
 
 // FileFlags are the mapping flags that write files.
@@ -121,6 +125,18 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 	for _, s := range ef.Env {
 		m, err := target.ParseEnv(s)
 		add("--env "+s, m, err)
+	}
+	for _, s := range ef.Template {
+		m, err := target.ParseTemplateMapping(s)
+		add("--template "+s, m, err)
+	}
+	for _, s := range ef.EnvFrom {
+		m, err := target.ParseEnvFrom(s)
+		add("--env-from "+s, m, err)
+	}
+	for _, s := range ef.EnvPath {
+		m, err := target.ParseEnvPath(s)
+		add("--env-path "+s, m, err)
 	}
 	if ff != nil {
 		for _, s := range ff.File {
@@ -162,6 +178,13 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 	if err := target.CheckDuplicates(ms); err != nil {
 		errs = append(errs, err)
 	}
+	if ef.FromEnv {
+		fms, err := fromEnv(environ, ms)
+		ms = append(ms, fms...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fail(errs...)
 	}
@@ -169,6 +192,41 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 		return nil, errNoMappings()
 	}
 	return ms, nil
+}
+
+// fromEnv is the mappings --from-env makes of environ: one for each
+// variable whose value is a reference (target.EnvRef), unless an explicit
+// mapping sets that name, which wins. smexec's own SMEXEC_… variables are
+// configuration, not the command's, and are left out. A variable that
+// looks like a reference but is not a valid one fails closed: its name is
+// reported, so that the command never starts with a reference where a
+// secret was meant.
+func fromEnv(environ []string, explicit []target.Mapping) ([]target.Mapping, error) {
+	set := map[string]bool{}
+	for _, m := range explicit {
+		if m.Kind.IsEnv() {
+			set[m.Name] = true
+		}
+	}
+	var ms []target.Mapping
+	var errs []error
+	for _, kv := range environ {
+		name, v, _ := strings.Cut(kv, "=")
+		r, ok := target.EnvRef(v)
+		if !ok || strings.HasPrefix(name, "SMEXEC_") || set[name] {
+			continue
+		}
+		src := "--from-env " + name
+		m, err := target.ParseEnv(name + "=" + r)
+		if err != nil {
+			errs = append(errs, mappingErr(src, "", fmt.Errorf("the variable holds a reference that cannot be read: %w", err)))
+			continue
+		}
+		set[name] = true
+		m.Source, m.FromEnv = src, true
+		ms = append(ms, m)
+	}
+	return ms, errors.Join(errs...)
 }
 
 // maxMappingsFile bounds what a --mappings file may hold: a path such as

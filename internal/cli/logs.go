@@ -25,6 +25,10 @@ func audit(log *slog.Logger, source string, m target.Mapping, s *resolve.Secret)
 	switch {
 	case m.Kind == target.Env:
 		t = slog.Group("target", slog.String("kind", "env"), slog.String("name", m.Name))
+	case m.Kind == target.EnvFrom:
+		t = slog.Group("target", slog.String("kind", "env-from"), slog.String("prefix", m.Ref.JSONKey))
+	case m.Kind == target.EnvPath:
+		t = slog.Group("target", slog.String("kind", "env-path"), slog.String("name", m.Name))
 	case strings.HasPrefix(m.Source, "get "):
 		t = slog.Group("target", slog.String("kind", "stdout"))
 	default:

@@ -94,9 +94,10 @@ func (m *masker) rebuild(now time.Time) {
 }
 
 func data(vals []value) [][]byte {
-	out := make([][]byte, len(vals))
-	for i, v := range vals {
-		out[i] = v.Data
+	out := make([][]byte, 0, len(vals))
+	for _, v := range vals {
+		// A template's own values too: the command may print one alone.
+		out = append(append(out, v.Data), v.Parts...)
 	}
 	return out
 }

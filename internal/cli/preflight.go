@@ -44,7 +44,7 @@ func preflightExec(c launch.Command, vals []value) error {
 	if size > space {
 		var env []value
 		for _, v := range vals {
-			if v.Kind == target.Env {
+			if v.Kind == target.Env || v.Kind == target.EnvFrom {
 				env = append(env, v)
 			}
 		}
@@ -76,8 +76,11 @@ func preflightExec(c launch.Command, vals []value) error {
 func childEnv(environ []string, vals []value, ff *FileFlags) []string {
 	set := map[string]string{}
 	for _, v := range vals {
-		if v.Kind == target.Env {
+		switch {
+		case v.Kind == target.Env || v.Kind == target.EnvFrom:
 			set[v.Name] = string(v.Data)
+		case v.Kind == target.File && v.PathEnv != "":
+			set[v.PathEnv] = v.Name
 		}
 	}
 	if ff != nil && ff.layoutFiles() {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -18,7 +19,12 @@ import (
 type value struct {
 	target.Mapping
 	Secret *resolve.Secret
-	Data   []byte
+	// Secrets are every secret a template read, Secret the first.
+	Secrets []*resolve.Secret
+	Data    []byte
+	// Parts are a template's values, one for each placeholder, as the
+	// secrets hold them: --mask hides each of them too.
+	Parts [][]byte
 }
 
 // preserve drops env mappings whose name is already set in environ, so
@@ -37,7 +43,7 @@ func splitPreserved(ms []target.Mapping, environ []string) (fetch, kept []target
 		set[name] = true
 	}
 	for _, m := range ms {
-		if m.Kind == target.Env && set[m.Name] {
+		if m.Kind.IsEnv() && set[m.Name] && !m.FromEnv {
 			kept = append(kept, m)
 		} else {
 			fetch = append(fetch, m)
@@ -68,21 +74,54 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 	ctx, cancel := context.WithTimeout(ctx, af.Timeout)
 	defer cancel()
 
-	refs := make([]ref.Ref, len(ms))
+	// One fetch plan for every REF, a template's too: first[i] is where
+	// mapping i's REFs start.
+	var refs []ref.Ref
+	first := make([]int, len(ms)+1)
 	for i, m := range ms {
-		refs[i] = m.Ref
+		first[i] = len(refs)
+		if m.Template != nil {
+			refs = append(refs, m.Template.Refs()...)
+		} else {
+			refs = append(refs, m.Ref)
+		}
 	}
+	first[len(ms)] = len(refs)
 	start := time.Now()
-	logPlan(deps.Log, ms, source, af, noBatch)
+	logPlan(deps.Log, len(ms), refs, source, af, noBatch)
 	r := &resolve.Resolver{Clients: clients, Region: af.Region, NoBatch: af.NoBatch || noBatch, Concurrency: af.Concurrency, Log: deps.Log}
 	results := r.Fetch(ctx, refs)
 
 	var vals []value
 	var errs []error
 	for i, m := range ms {
-		res := results[i]
+		if m.Template != nil {
+			v, err := renderTemplate(m, refs[first[i]:first[i+1]], results[first[i]:first[i+1]])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			vals = append(vals, v)
+			for j, r := range refs[first[i]:first[i+1]] {
+				one := m // one audit record a placeholder, with its REF
+				one.Ref = r
+				audit(deps.Log, source, one, results[first[i]+j].Secret)
+			}
+			continue
+		}
+		res := results[first[i]]
 		if res.Err != nil {
 			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, res.Err))
+			continue
+		}
+		if m.Kind == target.EnvFrom {
+			vs, err := envFrom(m, res.Secret)
+			if err != nil {
+				errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, fmt.Errorf("secret %s: %w", m.Ref.SecretID, err)))
+				continue
+			}
+			vals = append(vals, vs...)
+			audit(deps.Log, source, m, res.Secret)
 			continue
 		}
 		data, err := resolve.Render(res.Secret, m.Ref.JSONKey)
@@ -106,16 +145,16 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 // logPlan says at debug what resolving will do: how many mappings, how
 // many distinct secret versions in how many regions, from where, and
 // whether batched. Never a value.
-func logPlan(log *slog.Logger, ms []target.Mapping, source string, af AWSFlags, noBatch bool) {
+func logPlan(log *slog.Logger, mappings int, refs []ref.Ref, source string, af AWSFlags, noBatch bool) {
 	if log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
 	type version struct{ id, stage, vid string }
 	secrets := map[version]bool{}
 	regions := map[string]bool{}
-	for _, m := range ms {
-		secrets[version{m.Ref.SecretID, m.Ref.VersionStage, m.Ref.VersionID}] = true
-		region := m.Ref.Region
+	for _, r := range refs {
+		secrets[version{r.SecretID, r.VersionStage, r.VersionID}] = true
+		region := r.Region
 		if region == "" {
 			region = af.Region
 		}
@@ -124,6 +163,120 @@ func logPlan(log *slog.Logger, ms []target.Mapping, source string, af AWSFlags, 
 		}
 		regions[region] = true
 	}
-	log.Debug("resolving", "mappings", len(ms), "secrets", len(secrets), "regions", strings.Join(slices.Sorted(maps.Keys(regions)), ","),
+	log.Debug("resolving", "mappings", mappings, "secrets", len(secrets), "regions", strings.Join(slices.Sorted(maps.Keys(regions)), ","),
 		"source", source, "batch", !(af.NoBatch || noBatch), "concurrency", af.Concurrency, "timeout", af.Timeout)
+}
+
+// envFrom is the values of an --env-from mapping: one env var for each
+// top-level member of the secret's JSON object, named by the prefix (the
+// REF's JSON-key field) and the key. Every value is checked; one bad key
+// or value fails the whole mapping.
+func envFrom(m target.Mapping, s *resolve.Secret) ([]value, error) {
+	if s.String == nil {
+		return nil, errors.New("binary secrets have no JSON keys to set env vars from")
+	}
+	members, err := resolve.Members(*s.String)
+	if err != nil {
+		return nil, err
+	}
+	var vals []value
+	var errs []error
+	for _, mb := range members {
+		name, err := target.EnvFromName(m.Ref.JSONKey, mb.Key)
+		if err == nil {
+			err = target.CheckEnvValue(name, mb.Value)
+			if err != nil {
+				err = fmt.Errorf("env %s: %w", name, err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		v := value{Mapping: m, Secret: s, Data: mb.Value}
+		v.Name = name
+		vals = append(vals, v)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return vals, nil
+}
+
+// settleEnvFrom applies the --env-from rules to vals: a name that an
+// explicit env mapping of ms sets (-e, --env-path, a mappings line), or
+// that --preserve-env keeps as environ has it, is not set from the
+// whole secret; a name two --env-from mappings both set fails closed,
+// naming both.
+func settleEnvFrom(vals []value, ms []target.Mapping, environ []string, preserve bool) ([]value, error) {
+	explicit := map[string]bool{}
+	for _, m := range ms {
+		if m.Kind.IsEnv() {
+			explicit[m.Name] = true
+		}
+	}
+	if preserve {
+		for _, kv := range environ {
+			name, _, _ := strings.Cut(kv, "=")
+			explicit[name] = true
+		}
+	}
+	by := map[string]string{} // name → the --env-from that set it
+	var out []value
+	var errs []error
+	for _, v := range vals {
+		if v.Kind != target.EnvFrom {
+			out = append(out, v)
+			continue
+		}
+		if explicit[v.Name] {
+			continue
+		}
+		if prev, ok := by[v.Name]; ok && prev != v.Source {
+			errs = append(errs, mappingErr(v.Source, v.Ref.SecretID, fmt.Errorf("env %s is also set by %s", v.Name, prev)))
+			continue
+		}
+		by[v.Name] = v.Source
+		out = append(out, v)
+	}
+	if len(errs) > 0 {
+		f := fail(errs...)
+		return out, hintLast(f, "give one of them a prefix (--env-from SECRET:PREFIX_), or set the name with -e NAME=REF, which wins over --env-from")
+	}
+	return out, nil
+}
+
+// renderTemplate builds a template mapping's value from the results of
+// its REFs. Every REF that fails is reported, each naming the mapping and
+// the secret; the value is then not built.
+func renderTemplate(m target.Mapping, refs []ref.Ref, results []resolve.Result) (value, error) {
+	parts := make([][]byte, len(refs))
+	var secrets []*resolve.Secret
+	var errs []error
+	for j, r := range refs {
+		res := results[j]
+		if res.Err != nil {
+			errs = append(errs, mappingErr(m.Source, r.SecretID, res.Err))
+			continue
+		}
+		data, err := resolve.Render(res.Secret, r.JSONKey)
+		if err != nil {
+			errs = append(errs, mappingErr(m.Source, r.SecretID, fmt.Errorf("{{ %s }}: secret %s: %w", r, r.SecretID, err)))
+			continue
+		}
+		parts[j] = data
+		if !slices.Contains(secrets, res.Secret) {
+			secrets = append(secrets, res.Secret)
+		}
+	}
+	if len(errs) > 0 {
+		return value{}, errors.Join(errs...)
+	}
+	data := m.Template.Render(parts)
+	if m.Kind == target.Env {
+		if err := target.CheckEnvValue(m.Name, data); err != nil {
+			return value{}, mappingErr(m.Source, refs[0].SecretID, err)
+		}
+	}
+	return value{Mapping: m, Secret: secrets[0], Secrets: secrets, Data: data, Parts: parts}, nil
 }

@@ -68,6 +68,13 @@ type supervised struct {
 	flags *ExecCmd
 	path  string
 	files *target.Files // the files written, removed at the end
+	// private are the files of --env-path, in privateDir, removed at the
+	// end whatever --keep-files says.
+	private    *target.Files
+	privateDir string
+	// preserved are the env targets --preserve-env left as they are,
+	// which --pristine keeps.
+	preserved []target.Mapping
 
 	// vals are the current mappings, in mapping order: set before the
 	// command starts, then changed only by the poller. Their values are
@@ -103,7 +110,10 @@ func (s *supervised) sum(data []byte) [sha256.Size]byte {
 func forget(vals []value) {
 	for i := range vals {
 		clear(vals[i].Data)
-		vals[i].Data, vals[i].Secret = nil, nil
+		for _, p := range vals[i].Parts {
+			clear(p)
+		}
+		vals[i].Data, vals[i].Secret, vals[i].Secrets, vals[i].Parts = nil, nil, nil, nil
 	}
 }
 
@@ -167,7 +177,7 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 
 // command is the child to start with vals.
 func (s *supervised) command(vals []value) launch.Command {
-	env := childEnviron(s.deps.Environ, s.flags.PassSmexecEnv)
+	env := s.flags.PristineFlags.base(s.deps.Environ, s.flags.PassSmexecEnv, s.preserved)
 	return launch.Command{Path: s.path, Argv: s.flags.Command, Env: childEnv(env, vals, &s.flags.FileFlags)}
 }
 
@@ -175,6 +185,7 @@ func (s *supervised) command(vals []value) launch.Command {
 // that is no longer the one written (replaced, or its folder re-pointed)
 // is left alone.
 func (s *supervised) removeFiles() {
+	s.removePrivate()
 	if s.flags.KeepFiles {
 		return
 	}
@@ -187,10 +198,18 @@ func (s *supervised) removeFiles() {
 // never does.
 func (s *supervised) watched() []target.Mapping {
 	var ms []target.Mapping
+	seen := map[string]bool{} // the --env-from mappings, one value a key
 	for _, v := range s.vals {
-		if v.Ref.VersionID == "" {
-			ms = append(ms, v.Mapping)
+		if v.Ref.VersionID != "" {
+			continue
 		}
+		if v.Kind == target.EnvFrom {
+			if seen[v.Source] {
+				continue
+			}
+			seen[v.Source] = true
+		}
+		ms = append(ms, v.Mapping)
 	}
 	return ms
 }
@@ -202,9 +221,9 @@ func (s *supervised) warnUndeliverable() {
 		return
 	}
 	var names []string
-	for _, m := range s.watched() {
-		if m.Kind == target.Env {
-			names = append(names, m.Name)
+	for _, v := range s.vals {
+		if v.Ref.VersionID == "" && (v.Kind == target.Env || v.Kind == target.EnvFrom) {
+			names = append(names, v.Name)
 		}
 	}
 	if len(names) > 0 {
@@ -267,23 +286,28 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	for i, v := range s.vals {
 		index[key{v.Kind, v.Name}] = i
 	}
-	var writes []target.Write
+	var writes []value
 	var changedEnv, changedFiles []string
 	next := append([]value(nil), s.vals...)
 	sums := append([][sha256.Size]byte(nil), s.sums...)
 	for _, v := range fresh {
-		i := index[key{v.Kind, v.Name}]
+		i, ok := index[key{v.Kind, v.Name}]
+		if !ok {
+			// A key an --env-from secret gained, or one an explicit
+			// mapping overrides: refresh follows the names set at start.
+			continue
+		}
 		sum := s.sum(v.Data)
 		if sum == sums[i] {
 			continue
 		}
 		next[i], sums[i] = v, sum
 		switch v.Kind {
-		case target.Env:
+		case target.Env, target.EnvFrom:
 			changedEnv = append(changedEnv, v.Name)
 		case target.File:
 			changedFiles = append(changedFiles, v.Name)
-			writes = append(writes, target.Write{Path: v.Name, Data: v.Data, Source: v.Source})
+			writes = append(writes, v)
 		}
 	}
 	if len(changedEnv)+len(changedFiles) == 0 {
@@ -300,7 +324,11 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 			return err
 		}
 	}
-	if err := s.files.Write(ctx, writes); err != nil {
+	private, files := fileWrites(writes)
+	if err := s.private.Write(ctx, private); err != nil {
+		return err
+	}
+	if err := s.files.Write(ctx, files); err != nil {
 		return err
 	}
 	s.vals, s.sums = next, sums

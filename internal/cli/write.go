@@ -18,6 +18,7 @@ type WriteCmd struct {
 	// give an env var to.
 	Env      list `short:"e" hidden:"" placeholder:"NAME=REF" help:"Refused: write has no child to give env vars to."`
 	Mappings list `placeholder:"FILE" help:"Read mappings from FILE, one TARGET=REF a line; every TARGET must be a file path (hold a /). Repeatable."`
+	Template list `short:"t" placeholder:"PATH=TEMPLATE" help:"Write the file PATH (it must hold a /) with TEMPLATE's {{ REF }} replaced by their values. Repeatable."`
 	FileFlags
 	FileMode  fileMode `default:"0400" placeholder:"MODE" help:"Mode of written files, in octal. Folders write creates get r-x for whoever the mode lets read."`
 	FileOwner *owner   `placeholder:"UID[:GID]" help:"Owner of written files and of the folders write creates (smexec must run as root)."`
@@ -27,13 +28,13 @@ func (c *WriteCmd) Run(deps *Deps) error {
 	intr := launch.CatchInterrupts(writeInterrupted)
 	defer intr.Stop()
 	// write says itself, in its own words, that it was given no file.
-	ms, err := mappings(EnvFlags{Env: c.Env, Mappings: c.Mappings, AllowEmpty: true, stdin: deps.Stdin}, &c.FileFlags, deps.Environ)
+	ms, err := mappings(EnvFlags{Env: c.Env, Template: c.Template, Mappings: c.Mappings, AllowEmpty: true, stdin: deps.Stdin}, &c.FileFlags, deps.Environ)
 	if err != nil {
 		return err
 	}
 	var envs []error
 	for _, m := range ms {
-		if m.Kind == target.Env {
+		if m.Kind != target.File {
 			envs = append(envs, fmt.Errorf("%s: write puts values in files only; an env var needs a command to receive it", m.Source))
 		}
 	}

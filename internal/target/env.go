@@ -47,3 +47,45 @@ func Environ(base []string, set map[string]string) []string {
 	}
 	return out
 }
+
+// PristineKeep is what a pristine environment keeps of the launcher's own
+// unless told otherwise: what a shell and most programs need to find
+// commands, the user's files and the terminal, and nothing that could hold
+// a credential.
+var PristineKeep = []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "TZ", "TMPDIR"}
+
+// Keep returns the entries of environ whose name is in names, in
+// environ's order: the start of a pristine environment.
+func Keep(environ, names []string) []string {
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if keep[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// Scheme marks an env value that --from-env reads as a REF of any form:
+// smexec:prod/db:password.
+const Scheme = "smexec:"
+
+// EnvRef tells whether an env value is a reference for --from-env to
+// replace, and returns the REF's text: a Secrets Manager ARN (a full or
+// partial secret ARN, with or without a JSON key, stage and version id),
+// or any REF after "smexec:". Other values are not references, even when
+// a secret by that name exists: a bare name is too easily a plain value.
+func EnvRef(v string) (string, bool) {
+	if r, ok := strings.CutPrefix(v, Scheme); ok {
+		return r, true
+	}
+	if f := strings.SplitN(v, ":", 4); len(f) == 4 && f[0] == "arn" && f[2] == "secretsmanager" {
+		return v, true
+	}
+	return "", false
+}

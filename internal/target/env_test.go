@@ -108,3 +108,38 @@ func TestEnviron(t *testing.T) {
 		})
 	}
 }
+
+func TestKeep(t *testing.T) {
+	environ := []string{"PATH=/bin", "SECRET=x", "HOME=/h", "EMPTY=", "PATHX=no"}
+	got := Keep(environ, []string{"HOME", "PATH", "EMPTY", "MISSING"})
+	want := []string{"PATH=/bin", "HOME=/h", "EMPTY="}
+	if !slices.Equal(got, want) {
+		t.Errorf("Keep = %q, want %q", got, want)
+	}
+	if got := Keep(environ, nil); len(got) != 0 {
+		t.Errorf("Keep with no names = %q, want nothing", got)
+	}
+}
+
+func TestEnvRef(t *testing.T) {
+	tests := []struct {
+		v, ref string
+		ok     bool
+	}{
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf:password::", "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf:password::", true},
+		{"arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:db", "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:db", true},
+		{"smexec:prod/db:password", "prod/db:password", true},
+		{"smexec:", "", true}, // refused later by the REF parser, not passed on
+		{"prod/db:password", "", false},
+		{"arn:aws:s3:::bucket", "", false},
+		{"arn:aws:ssm:us-east-1:123456789012:parameter/x", "", false},
+		{"postgres://u:p@h/db", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		ref, ok := EnvRef(tt.v)
+		if ref != tt.ref || ok != tt.ok {
+			t.Errorf("EnvRef(%q) = %q, %v; want %q, %v", tt.v, ref, ok, tt.ref, tt.ok)
+		}
+	}
+}

@@ -21,7 +21,18 @@ type Kind int
 const (
 	Env  Kind = iota // an environment variable of the child
 	File             // a file written before the child starts
+	// EnvPath is an env var set to the path of a private file that holds
+	// the value; once the file's place is known the mapping becomes a
+	// File with PathEnv set.
+	EnvPath
+	// EnvFrom sets one env var for each top-level member of a JSON
+	// secret, named by the REF's JSON-key field (a prefix) and the
+	// member's key. Once resolved, each value's Name is its env var.
+	EnvFrom
 )
+
+// IsEnv tells whether k sets an env var named by the mapping's Name.
+func (k Kind) IsEnv() bool { return k == Env || k == EnvPath }
 
 // Mapping ties one reference to one target.
 type Mapping struct {
@@ -32,9 +43,22 @@ type Mapping struct {
 	// Source is how the user wrote the mapping (flag and text, or file and
 	// line), for errors.
 	Source string
+	// PathEnv, of a File, is the env var the child gets set to the
+	// file's path (an EnvPath mapping once its file is placed).
+	PathEnv string
+	// FromEnv marks an env mapping that --from-env made of a variable
+	// holding a reference; --preserve-env does not keep such a variable.
+	FromEnv bool
+	// Template, when set, builds the value of an Env or File mapping from
+	// several REFs; Ref is then unused.
+	Template *Template
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ValidEnvName tells whether name is a name smexec sets:
+// [A-Za-z_][A-Za-z0-9_]*.
+func ValidEnvName(name string) bool { return envNameRE.MatchString(name) }
 
 // ParseEnv reads NAME=REF.
 func ParseEnv(s string) (Mapping, error) {
@@ -64,6 +88,64 @@ func ParseFile(s string) (Mapping, error) {
 	return Mapping{Kind: File, Name: filepath.Clean(path), Ref: r}, nil
 }
 
+// ParseEnvPath reads NAME=REF of an env var that holds the path of a
+// private file with the value.
+func ParseEnvPath(s string) (Mapping, error) {
+	m, err := ParseEnv(s)
+	m.Kind = EnvPath
+	return m, err
+}
+
+// ParseEnvFrom reads SECRET-ID[:PREFIX[:VERSION-STAGE[:VERSION-ID]]]: a
+// REF whose JSON-key field is the prefix of the env var names, since the
+// whole secret is read. The prefix is empty or starts a valid env name.
+func ParseEnvFrom(s string) (Mapping, error) {
+	r, err := ref.Parse(s)
+	if err != nil {
+		return Mapping{}, err
+	}
+	if r.JSONKey != "" && !envNameRE.MatchString(r.JSONKey) {
+		return Mapping{}, fmt.Errorf("prefix %q is not the start of a valid env name ([A-Za-z_][A-Za-z0-9_]*); the field after the secret is the prefix, not a JSON key, in --env-from", r.JSONKey)
+	}
+	return Mapping{Kind: EnvFrom, Name: r.JSONKey, Ref: r}, nil
+}
+
+// EnvFromName is the env var name the member key of an --env-from
+// secret gets: the prefix and the key as written, which must make a valid
+// name. Keys are never rewritten, so that a name is always the key.
+//
+// A name that makes the command load or run other code (LD_PRELOAD,
+// PATH, NODE_OPTIONS, …, see codeNames) or configures smexec (SMEXEC_…)
+// is refused: whoever may write the secret would otherwise choose what
+// runs, not only what it reads. An explicit -e NAME=REF still sets one.
+func EnvFromName(prefix, key string) (string, error) {
+	name := prefix + key
+	if !envNameRE.MatchString(name) {
+		return "", fmt.Errorf("JSON key %q would be env name %q, which is not a valid name ([A-Za-z_][A-Za-z0-9_]*)", key, name)
+	}
+	if loadsCode(name) {
+		return "", fmt.Errorf("JSON key %q would set %s, which changes what code the command runs; a whole secret may not set it (use -e %s=REF if it is meant)", key, name, name)
+	}
+	return name, nil
+}
+
+// codeNames are env vars that make a program, its dynamic loader or its
+// interpreter load or run other code, or change how it finds it.
+var codeNames = map[string]bool{
+	"PATH": true, "HOME": true, "XDG_CONFIG_HOME": true, "IFS": true, "ENV": true, "BASH_ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "PS4": true, "PROMPT_COMMAND": true, "CDPATH": true,
+	"GCONV_PATH": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true, "LOCALDOMAIN": true, "RES_OPTIONS": true, "NLSPATH": true, "TMPDIR": true,
+	"NODE_OPTIONS": true, "NODE_PATH": true, "PYTHONPATH": true, "PYTHONHOME": true, "PYTHONSTARTUP": true, "PYTHONINSPECT": true, "PYTHONUSERBASE": true, "PYTHONBREAKPOINT": true,
+	"PERL5LIB": true, "PERL5OPT": true, "PERLLIB": true, "RUBYOPT": true, "RUBYLIB": true, "GEM_PATH": true, "GEM_HOME": true,
+	"JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true, "CLASSPATH": true,
+	"GIT_SSH": true, "GIT_SSH_COMMAND": true, "GIT_EXEC_PATH": true, "GIT_CONFIG_GLOBAL": true, "EDITOR": true, "VISUAL": true, "PAGER": true,
+}
+
+// loadsCode tells whether setting name can change what code runs:
+// codeNames, the loader's LD_… and DYLD_…, and smexec's own SMEXEC_….
+func loadsCode(name string) bool {
+	return codeNames[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "DYLD_") || strings.HasPrefix(name, "SMEXEC_")
+}
+
 // Flyte returns the file mapping of the Flyte layout for r:
 // DIR/lower(group)/lower(key).
 func Flyte(dir string, r ref.Ref) (Mapping, error) {
@@ -82,9 +164,30 @@ func split(s, form string) (string, ref.Ref, error) {
 	return t, r, nil
 }
 
+// lineFlags are the mapping flags a mappings-file line may start with,
+// as --NAME VALUE, for the forms TARGET=REF cannot say.
+var lineFlags = map[string]func(string) (Mapping, error){
+	"--env":      ParseEnv,
+	"--file":     ParseFile,
+	"--env-path": ParseEnvPath,
+	"--env-from": ParseEnvFrom,
+	"--template": ParseTemplateMapping,
+}
+
 // ParseLine reads a mappings-file line TARGET=REF: a TARGET holding '/' is
-// a file path, any other an env var name.
+// a file path, any other an env var name. A line that starts with a
+// mapping flag's long name and a space is that flag's value instead:
+// --env-path NAME=REF.
 func ParseLine(s string) (Mapping, error) {
+	// A TARGET=REF line never starts so: "--x y" is no env name, and
+	// a file path holds a '/' before its first space.
+	if flag, v, ok := strings.Cut(s, " "); ok && strings.HasPrefix(flag, "--") && !strings.Contains(flag, "/") {
+		parse, ok := lineFlags[flag]
+		if !ok {
+			return Mapping{}, fmt.Errorf("%s is not a mapping flag a mappings file can hold (--env, --file, --env-path, --env-from, --template)", flag)
+		}
+		return parse(strings.TrimLeft(v, " "))
+	}
 	t, _, _ := strings.Cut(s, "=")
 	if strings.Contains(t, "/") {
 		return ParseFile(s)
@@ -96,9 +199,18 @@ func ParseLine(s string) (Mapping, error) {
 // ParseLine reads as the same mapping. A file path with no '/' left after
 // cleaning is written ./NAME, so that it is not read as an env name.
 func (m Mapping) String() string {
+	switch m.Kind {
+	case EnvPath:
+		return "--env-path " + m.Name + "=" + m.Ref.String()
+	case EnvFrom:
+		return "--env-from " + m.Ref.String()
+	}
 	t := m.Name
-	if m.Kind == File && !strings.Contains(t, "/") {
-		t = "./" + t
+	if m.Kind == File && (!strings.Contains(t, "/") || strings.HasPrefix(t, "--")) {
+		t = "./" + t // not an env name, nor a --FLAG line
+	}
+	if m.Template != nil {
+		return "--template " + t + "=" + m.Template.String()
 	}
 	return t + "=" + m.Ref.String()
 }
@@ -186,7 +298,13 @@ func CheckDuplicates(ms []Mapping) error {
 	first := map[id]string{}
 	var errs []error
 	for _, m := range ms {
+		if m.Kind == EnvFrom {
+			continue // its names are known once resolved: see the --env-from rules
+		}
 		i := id{m.Kind, m.Name}
+		if m.Kind.IsEnv() {
+			i.k = Env // one env var, however it is set
+		}
 		if prev, ok := first[i]; ok {
 			errs = append(errs, &MappingError{Source: m.Source, Err: fmt.Errorf("target %s is already set by %s", m.Name, prev)})
 			continue

@@ -429,13 +429,13 @@ func FuzzParseMappings(f *testing.F) {
 			}
 			again, err := ParseLine(line)
 			again.Source = m.Source
-			if err != nil || again != m {
+			if err != nil || !sameMapping(again, m) {
 				t.Fatalf("line %q gave %#v, but alone it gives %#v, %v", line, m, again, err)
 			}
 			// String gives a line that parses to the same mapping.
 			back, err := ParseLine(m.String())
 			back.Source = m.Source
-			if err != nil || back != m {
+			if err != nil || !sameMapping(back, m) {
 				t.Fatalf("ParseLine(%#v.String() = %q) = %#v, %v; want the mapping back", m, m.String(), back, err)
 			}
 		}
@@ -475,4 +475,174 @@ func TestParseMappingsLongLineHasLineNumber(t *testing.T) {
 	if !strings.HasPrefix(msg, "app.mappings:2 B=xxx") || strings.Contains(msg, "token too long") || len(msg) > 1000 {
 		t.Fatalf("error %.300q: want it to name app.mappings:2, shortened", msg)
 	}
+}
+
+func TestParseLineFlags(t *testing.T) {
+	tests := []struct {
+		line string
+		kind Kind
+		name string
+		err  string
+	}{
+		{"--env-path KUBECONFIG=prod/kube", EnvPath, "KUBECONFIG", ""},
+		{"--env-path   KUBECONFIG=prod/kube", EnvPath, "KUBECONFIG", ""},
+		{"--env A=prod/a", Env, "A", ""},
+		{"--file /run/a=prod/a", File, "/run/a", ""},
+		{"--mask A=prod/a", 0, "", "--mask is not a mapping flag"},
+		{"--env-path 1A=prod/a", 0, "", "not a valid name"},
+		{"--odd/path name=prod/a", File, "--odd/path name", ""},
+		{"./--env x/y=prod/a", File, "--env x/y", ""},
+	}
+	for _, tt := range tests {
+		m, err := ParseLine(tt.line)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseLine(%q) error = %v, want %q", tt.line, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || m.Kind != tt.kind || m.Name != tt.name {
+			t.Errorf("ParseLine(%q) = %v %q, %v; want %v %q", tt.line, m.Kind, m.Name, err, tt.kind, tt.name)
+		}
+		if back, err := ParseLine(m.String()); err != nil || back.Kind != m.Kind || back.Name != m.Name {
+			t.Errorf("ParseLine(%q) does not read %q back", m.String(), tt.line)
+		}
+	}
+}
+
+func TestCheckDuplicatesSharesEnvNames(t *testing.T) {
+	a, _ := ParseEnv("KUBECONFIG=prod/a")
+	b, _ := ParseEnvPath("KUBECONFIG=prod/b")
+	a.Source, b.Source = "first", "second"
+	if err := CheckDuplicates([]Mapping{a, b}); err == nil || !strings.Contains(err.Error(), "already set by first") {
+		t.Errorf("CheckDuplicates(-e and --env-path of one name) = %v, want a duplicate", err)
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	tests := []struct {
+		name, text string
+		values     []string // one for each REF
+		want       string   // the value, or a piece of the error
+		refs       int
+		err        bool
+	}{
+		{"url", "postgres://{{ urlencode prod/db:username }}:{{urlencode prod/db:password}}@{{ prod/db:host }}:5432/app", []string{"a b", "p@ss/w:rd%", "h"}, "postgres://a%20b:p%40ss%2Fw%3Ard%25@h:5432/app", 3, false},
+		{"functions right to left", `{{ json base64 a }}`, []string{"\x00"}, `"AA=="`, 1, false},
+		{"json escapes", `{"p": {{ json a:k }}}`, []string{"q\"\n"}, `{"p": "q\"\n"}`, 1, false},
+		{"quoted literal", `{{ "{{" }}x{{ a }}}}`, []string{"v"}, "{{xv}}", 1, false},
+		{"a lone }} is text", `}}{{a}}`, []string{"v"}, "}}v", 1, false},
+		{"a secret named like a function", `{{ urlencode }}`, []string{"v w"}, "v w", 1, false},
+		{"unclosed", `x{{ a`, nil, "{{ at byte 1 has no }}", 0, true},
+		{"no REF", `plain`, nil, "holds no {{ REF }}", 0, true},
+		{"function without REF", `{{ urlencode  }}`, nil, "", 1, false},
+		{"empty", `{{ }}`, nil, "no REF", 0, true},
+		{"bad REF", `{{ a:b:c:d:e }}`, nil, "template: {{ a:b:c:d:e }}", 0, true},
+		{"bad literal", `{{ "x }}`, nil, "quoted literal", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, err := ParseTemplate(tt.text)
+			if tt.err {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("ParseTemplate(%q) = %v, want an error with %q", tt.text, err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseTemplate(%q): %v", tt.text, err)
+			}
+			if n := len(tm.Refs()); n != tt.refs {
+				t.Fatalf("%d REFs, want %d", n, tt.refs)
+			}
+			if tt.values == nil {
+				return
+			}
+			vals := make([][]byte, len(tt.values))
+			for i, v := range tt.values {
+				vals[i] = []byte(v)
+			}
+			if got := string(tm.Render(vals)); got != tt.want {
+				t.Errorf("Render = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTemplateMapping(t *testing.T) {
+	m, err := ParseTemplateMapping("URL=x{{ a:b }}y=z")
+	if err != nil || m.Kind != Env || m.Name != "URL" || m.Template.String() != "x{{ a:b }}y=z" {
+		t.Fatalf("ParseTemplateMapping = %+v, %v", m, err)
+	}
+	m, err = ParseTemplateMapping("./conf/../app.ini={{ a }}")
+	if err != nil || m.Kind != File || m.Name != "app.ini" {
+		t.Fatalf("ParseTemplateMapping(file) = %+v, %v", m, err)
+	}
+	back, err := ParseLine(m.String())
+	if err != nil || back.Kind != File || back.Name != "app.ini" || back.Template == nil {
+		t.Fatalf("ParseLine(%q) = %+v, %v; want the file template back", m.String(), back, err)
+	}
+	if _, err := ParseTemplateMapping("1X={{ a }}"); err == nil {
+		t.Error("ParseTemplateMapping accepted a bad env name")
+	}
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	for _, s := range []string{"x{{ a }}y", `{{ "{{" }}`, "{{ urlencode json a:b::AWSCURRENT }}", "{{", "}}{{}}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := ParseTemplate(s)
+		if err != nil {
+			return
+		}
+		vals := make([][]byte, len(tm.Refs()))
+		for i := range vals {
+			vals[i] = []byte("v")
+		}
+		tm.Render(vals)
+		if tm.String() != s {
+			t.Fatalf("String() = %q, want %q", tm.String(), s)
+		}
+	})
+}
+
+func TestEnvFromName(t *testing.T) {
+	tests := []struct {
+		prefix, key, want, err string
+	}{
+		{"", "password", "password", ""},
+		{"DB_", "password", "DB_password", ""},
+		{"", "db-host", "", "not a valid name"},
+		{"", "1x", "", "not a valid name"},
+		{"", "LD_PRELOAD", "", "changes what code the command runs"},
+		{"LD_", "PRELOAD", "", "changes what code the command runs"},
+		{"", "PATH", "", "changes what code"},
+		{"", "NODE_OPTIONS", "", "changes what code"},
+		{"", "SMEXEC_ENV", "", "changes what code"},
+		{"", "DYLD_INSERT_LIBRARIES", "", "changes what code"},
+		{"DB_", "PATH", "DB_PATH", ""},
+	}
+	for _, tt := range tests {
+		got, err := EnvFromName(tt.prefix, tt.key)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("EnvFromName(%q, %q) = %q, %v; want an error with %q", tt.prefix, tt.key, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("EnvFromName(%q, %q) = %q, %v; want %q", tt.prefix, tt.key, got, err, tt.want)
+		}
+	}
+}
+
+// sameMapping compares mappings, a template by its text.
+func sameMapping(a, b Mapping) bool {
+	at, bt := a.Template, b.Template
+	a.Template, b.Template = nil, nil
+	if (at == nil) != (bt == nil) || at != nil && at.String() != bt.String() {
+		return false
+	}
+	return a == b
 }
