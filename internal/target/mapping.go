@@ -85,6 +85,9 @@ func ParseFile(s string) (Mapping, error) {
 	if strings.HasSuffix(path, "/") {
 		return Mapping{}, fmt.Errorf("file path %q ends in /, which names a folder, not a file", path)
 	}
+	if last := path[strings.LastIndex(path, "/")+1:]; last == "." || last == ".." {
+		return Mapping{}, fmt.Errorf("file path %q ends in %s, which names a folder, not a file", path, last)
+	}
 	return Mapping{Kind: File, Name: filepath.Clean(path), Ref: r}, nil
 }
 
