@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -30,6 +31,7 @@ type SDKClients struct {
 
 	mu      sync.Mutex
 	clients map[string]API
+	params  map[string]ParamAPI
 }
 
 // ErrNoRegion is returned when a name-only reference needs a region and
@@ -134,5 +136,32 @@ func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 	}
 	cl := sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
 	c.clients[region] = cl
+	return cl, nil
+}
+
+// ParamClient returns the Parameter Store client for region, building it
+// on first use from the same configuration as the secrets' clients
+// (AWS_ENDPOINT_URL_SSM points it elsewhere).
+func (c *SDKClients) ParamClient(ctx context.Context, region string) (ParamAPI, error) {
+	cfg, err := c.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		return nil, ErrNoRegion
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.params[region]; ok {
+		return cl, nil
+	}
+	if c.params == nil {
+		c.params = map[string]ParamAPI{}
+	}
+	cl := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = region })
+	c.params[region] = cl
 	return cl, nil
 }
