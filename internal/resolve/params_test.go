@@ -250,7 +250,7 @@ func TestFetchParameterFromSecretsOnlySource(t *testing.T) {
 func TestParamBatchesKeepRegionsAndNamesApart(t *testing.T) {
 	var fs []*fetch
 	for _, s := range []string{"/a", "/a:1", "/b", "/aws/reference/secretsmanager/c", "c"} {
-		fs = append(fs, &fetch{key: keyOf(refs(t, "ssm:" + s)[0], "us-east-1")})
+		fs = append(fs, &fetch{key: keyOf(refs(t, "ssm:"+s)[0], "us-east-1")})
 	}
 	fs = append(fs, &fetch{key: keyOf(refs(t, "arn:aws:ssm:eu-west-1:123456789012:parameter/a")[0], "us-east-1")})
 	var got [][]string
