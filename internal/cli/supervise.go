@@ -184,11 +184,11 @@ func (s *supervised) removeFiles() {
 }
 
 // watched are the mappings whose value can change: a pinned version id
-// never does.
+// or parameter version never does.
 func (s *supervised) watched() []target.Mapping {
 	var ms []target.Mapping
 	for _, v := range s.vals {
-		if v.Ref.VersionID == "" {
+		if !v.Ref.Pinned() {
 			ms = append(ms, v.Mapping)
 		}
 	}

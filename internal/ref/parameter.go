@@ -44,6 +44,16 @@ var (
 	referenceSelectorRE = regexp.MustCompile(`^[A-Za-z0-9_.+=@-]+$`)
 )
 
+// Pinned reports whether the reference names a version that never
+// changes: a secret's version id, or a parameter's version number (a
+// label, like a stage, can move).
+func (r Ref) Pinned() bool {
+	if r.Kind == Parameter {
+		return r.Selector != "" && r.Selector[0] >= '0' && r.Selector[0] <= '9' && !strings.HasPrefix(r.Name, ReferencePrefix)
+	}
+	return r.VersionID != ""
+}
+
 // isParameter reports whether s is written in one of the parameter forms.
 func isParameter(s string) bool {
 	if strings.HasPrefix(s, ParameterPrefix) {

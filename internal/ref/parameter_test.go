@@ -113,6 +113,18 @@ func TestParameterCurrentGroupKey(t *testing.T) {
 	}
 }
 
+func TestPinned(t *testing.T) {
+	for in, want := range map[string]bool{
+		"ssm:/a": false, "ssm:/a:3": true, "ssm:/a:blue": false, "ssm:/a:": false,
+		paramARN + "/a:12": true, "ssm:/aws/reference/secretsmanager/db:AWSCURRENT": false,
+		"db": false, "db::AWSPREVIOUS": false, "db:::" + versionID: true,
+	} {
+		if r, err := Parse(in); err != nil || r.Pinned() != want {
+			t.Errorf("Parse(%q).Pinned() = %v (%v), want %v", in, r.Pinned(), err, want)
+		}
+	}
+}
+
 // checkParameter holds a parsed parameter to the grammar's promises.
 func checkParameter(t *testing.T, s string, r Ref) {
 	t.Helper()

@@ -70,9 +70,9 @@ func paramIdentity(k key) string {
 }
 
 // paramBatches splits the parameter fetches into calls: per region, at
-// most ParamBatchSize names each, and never two fetches of one
-// parameter in the same call.
-func paramBatches(fetches []*fetch) [][]*fetch {
+// most size names each, and never two fetches of one parameter in the
+// same call.
+func paramBatches(fetches []*fetch, size int) [][]*fetch {
 	var regions []string
 	byRegion := map[string][][]*fetch{}
 	for _, f := range fetches {
@@ -82,7 +82,7 @@ func paramBatches(fetches []*fetch) [][]*fetch {
 		groups := byRegion[f.key.region]
 		placed := false
 		for i, g := range groups {
-			if len(g) < ParamBatchSize && !slices.ContainsFunc(g, func(o *fetch) bool { return paramIdentity(o.key) == paramIdentity(f.key) }) {
+			if len(g) < size && !slices.ContainsFunc(g, func(o *fetch) bool { return paramIdentity(o.key) == paramIdentity(f.key) }) {
 				groups[i] = append(g, f)
 				placed = true
 				break

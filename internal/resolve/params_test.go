@@ -254,7 +254,7 @@ func TestParamBatchesKeepRegionsAndNamesApart(t *testing.T) {
 	}
 	fs = append(fs, &fetch{key: keyOf(refs(t, "arn:aws:ssm:eu-west-1:123456789012:parameter/a")[0], "us-east-1")})
 	var got [][]string
-	for _, g := range paramBatches(fs) {
+	for _, g := range paramBatches(fs, ParamBatchSize) {
 		var names []string
 		for _, f := range g {
 			names = append(names, f.key.region+" "+paramName(f.key))

@@ -82,7 +82,8 @@ type Resolver struct {
 	Region string
 	// Concurrency bounds the requests in flight; 0 means DefaultConcurrency.
 	Concurrency int
-	// NoBatch turns BatchGetSecretValue off.
+	// NoBatch turns BatchGetSecretValue off, and reads one parameter a
+	// GetParameters call.
 	NoBatch bool
 	// Log gets debug records about how secrets were fetched; nil discards.
 	Log *slog.Logger
@@ -206,7 +207,13 @@ func (r *Resolver) run(ctx context.Context, fetches []*fetch) {
 	if !r.NoBatch {
 		groups, singles = batches(secrets)
 	}
-	paramGroups := paramBatches(params)
+	// NoBatch reads one name a GetParameters call too: what a source
+	// that answers one value a call (a local file) needs.
+	size := ParamBatchSize
+	if r.NoBatch {
+		size = 1
+	}
+	paramGroups := paramBatches(params, size)
 	var mu sync.Mutex
 	var rest, paramRest []*fetch
 	parallel(limit, len(paramGroups)+len(groups)+len(singles), func(i int) {
