@@ -15,10 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -45,32 +47,54 @@ func ssmCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
 	verb := args[0]
 	ts.Check(fs.Parse(args[1:]))
 	rest := fs.Args()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := ssm.NewFromConfig(aws.Config{
-		Region:       *region,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(url),
-	})
 	switch verb {
 	case "put":
 		if len(rest) != 2 {
 			ts.Fatalf("usage: ssm put [flags] NAME VALUE")
 		}
-		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{
-			Name: aws.String(rest[0]), Value: aws.String(rest[1]), Type: types.ParameterType(*typ), Overwrite: aws.Bool(true),
-		})
-		ts.Check(err)
+		ts.Check(ssmCall(url, *region, "PutParameter", map[string]any{
+			"Name": rest[0], "Value": rest[1], "Type": *typ, "Overwrite": true,
+		}))
 	case "label":
 		v, err := strconv.ParseInt(rest[1], 10, 64)
 		ts.Check(err)
-		_, err = client.LabelParameterVersion(ctx, &ssm.LabelParameterVersionInput{
-			Name: aws.String(rest[0]), ParameterVersion: aws.Int64(v), Labels: rest[2:],
-		})
-		ts.Check(err)
+		ts.Check(ssmCall(url, *region, "LabelParameterVersion", map[string]any{
+			"Name": rest[0], "ParameterVersion": v, "Labels": rest[2:],
+		}))
 	default:
 		ts.Fatalf("ssm: unknown verb %q", verb)
 	}
+}
+
+// ssmCall makes one SSM call (AWS JSON 1.1, signed) to moto in region.
+func ssmCall(url, region, op string, in any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AmazonSSM."+op)
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ssm", region, time.Now()); err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ssm %s: HTTP %d: %s", op, resp.StatusCode, answer)
+	}
+	return nil
 }
 
 // ssmShim is an HTTP proxy in front of moto's SSM that takes parameter

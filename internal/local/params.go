@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/resolve"
@@ -24,7 +22,7 @@ import (
 
 type param struct {
 	name     string
-	typ      types.ParameterType
+	typ      string
 	versions []paramVersion
 }
 
@@ -48,7 +46,7 @@ func parseParam(name string, raw json.RawMessage) (*param, error) {
 	if strings.HasPrefix(name, ref.ReferencePrefix) {
 		return nil, fmt.Errorf("a reference to a secret is not stored: add the secret itself, and %s… reads it", ref.ReferencePrefix)
 	}
-	p := &param{name: name, typ: types.ParameterTypeString}
+	p := &param{name: name, typ: "String"}
 	var v string
 	if json.Unmarshal(raw, &v) == nil {
 		if err := checkParamSize(len(v)); err != nil {
@@ -71,7 +69,7 @@ func parseParam(name string, raw json.RawMessage) (*param, error) {
 		if json.Unmarshal(raw, &t) != nil || !slices.Contains([]string{"String", "StringList", "SecureString"}, t) {
 			return nil, errors.New(`"type" must be "String", "StringList" or "SecureString"`)
 		}
-		p.typ = types.ParameterType(t)
+		p.typ = t
 	}
 	switch val, vs := obj["value"], obj["versions"]; {
 	case val != nil && vs != nil:
@@ -131,12 +129,12 @@ func (f *File) ParamClient(context.Context, string) (resolve.ParamAPI, error) { 
 // resolver asks a file for one name a call (it reads a file without
 // batches), so a name the file lacks is an error that says where to add
 // it; with several names it is listed in InvalidParameters.
-func (f *File) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
-	out := &ssm.GetParametersOutput{}
-	for _, asked := range in.Names {
+func (f *File) GetParameters(_ context.Context, names []string, _ func(error)) (*resolve.ParamsOutput, error) {
+	out := &resolve.ParamsOutput{}
+	for _, asked := range names {
 		p, err := f.param(asked)
 		if err != nil {
-			if len(in.Names) == 1 {
+			if len(names) == 1 {
 				return nil, err
 			}
 			out.InvalidParameters = append(out.InvalidParameters, asked)
@@ -150,7 +148,7 @@ func (f *File) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ..
 // param finds the parameter version asked names: NAME or a parameter ARN
 // (by its name; region and account are not compared), with an optional
 // selector. A reference to a secret reads the secret of the file.
-func (f *File) param(asked string) (*types.Parameter, error) {
+func (f *File) param(asked string) (*resolve.Parameter, error) {
 	r, err := ref.Parse(ref.ParameterPrefix + asked)
 	if strings.HasPrefix(asked, "arn:") {
 		r, err = ref.Parse(asked)
@@ -188,13 +186,13 @@ func (f *File) param(asked string) (*types.Parameter, error) {
 		}
 	}
 	v := p.versions[n-1].value
-	return &types.Parameter{Name: &p.name, ARN: &arn, Type: p.typ, Value: &v, Version: int64(n)}, nil
+	return &resolve.Parameter{Name: p.name, ARN: arn, Type: p.typ, Value: &v, Version: int64(n)}, nil
 }
 
 // reference reads the secret a /aws/reference/secretsmanager/ parameter
 // names, at the stage or version id its selector gives, as Parameter
 // Store does.
-func (f *File) reference(id, sel, arn, name string) (*types.Parameter, error) {
+func (f *File) reference(id, sel, arn, name string) (*resolve.Parameter, error) {
 	in := &sm.GetSecretValueInput{SecretId: &id}
 	if sel != "" {
 		if len(sel) >= 32 && strings.Count(sel, "-") == 4 {
@@ -210,5 +208,5 @@ func (f *File) reference(id, sel, arn, name string) (*types.Parameter, error) {
 	if out.SecretString == nil {
 		return nil, &Error{Cause: "the secret " + id + " is binary, which Parameter Store does not reference"}
 	}
-	return &types.Parameter{Name: &name, ARN: &arn, Type: types.ParameterTypeSecureString, Value: out.SecretString}, nil
+	return &resolve.Parameter{Name: name, ARN: arn, Type: "SecureString", Value: out.SecretString}, nil
 }

@@ -9,10 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -140,8 +140,9 @@ func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 }
 
 // ParamClient returns the Parameter Store client for region, building it
-// on first use from the same configuration as the secrets' clients
-// (AWS_ENDPOINT_URL_SSM points it elsewhere).
+// on first use from the same configuration as the secrets' clients:
+// credentials, HTTP client, retries (AWS_ENDPOINT_URL_SSM points it
+// elsewhere; see paramClient).
 func (c *SDKClients) ParamClient(ctx context.Context, region string) (ParamAPI, error) {
 	cfg, err := c.load(ctx)
 	if err != nil {
@@ -161,7 +162,7 @@ func (c *SDKClients) ParamClient(ctx context.Context, region string) (ParamAPI, 
 	if c.params == nil {
 		c.params = map[string]ParamAPI{}
 	}
-	cl := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = region })
+	cl := &paramClient{cfg: cfg, region: region, endpoint: paramEndpoint(ctx, cfg, region), signer: v4.NewSigner()}
 	c.params[region] = cl
 	return cl, nil
 }

@@ -8,10 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-
 	"github.com/smexec/smexec/internal/ref"
 )
 
@@ -21,9 +17,28 @@ import (
 // names a call, one client per region, at the same time as the secrets,
 // retried and paced as secret reads are.
 
-// ParamAPI is the part of the SSM client the launcher uses.
+// ParamAPI is Parameter Store's GetParameters, always WithDecryption.
+// onAttempt, where not nil, is told the outcome of each attempt a client
+// that retries on its own makes; a client that does not may ignore it.
 type ParamAPI interface {
-	GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParameters(ctx context.Context, names []string, onAttempt func(error)) (*ParamsOutput, error)
+}
+
+// ParamsOutput is GetParameters' answer: the parameters found, and the
+// names asked for that were not.
+type ParamsOutput struct {
+	Parameters        []Parameter
+	InvalidParameters []string
+}
+
+// Parameter is one parameter version of an answer.
+type Parameter struct {
+	ARN      string
+	Name     string
+	Selector string // ":VERSION" or ":LABEL" when one was asked for
+	Type     string // String, StringList or SecureString
+	Value    *string
+	Version  int64
 }
 
 // ParamClients is a Clients that can also read Parameter Store. A
@@ -123,13 +138,13 @@ func (r *Resolver) getParams(ctx context.Context, group []*fetch, alone bool) (r
 		}
 		return nil
 	}
-	in := &ssm.GetParametersInput{WithDecryption: aws.Bool(true)}
+	var names []string
 	for _, f := range group {
-		in.Names = append(in.Names, paramName(f.key))
+		names = append(names, paramName(f.key))
 	}
-	var out *ssm.GetParametersOutput
+	var out *ParamsOutput
 	once := func(ctx context.Context) (err error) {
-		out, err = r.callParams(ctx, client, region, in)
+		out, err = r.callParams(ctx, client, region, names)
 		return err
 	}
 	if r.sdkRetries {
@@ -172,7 +187,7 @@ func (r *Resolver) getParams(ctx context.Context, group []*fetch, alone bool) (r
 
 // callParams makes one GetParameters call (one attempt, or the SDK's
 // attempts when it retries itself), paced like secret reads.
-func (r *Resolver) callParams(ctx context.Context, client ParamAPI, region string, in *ssm.GetParametersInput) (*ssm.GetParametersOutput, error) {
+func (r *Resolver) callParams(ctx context.Context, client ParamAPI, region string, names []string) (*ParamsOutput, error) {
 	var done func(error)
 	if !r.sdkRetries {
 		var err error
@@ -181,8 +196,9 @@ func (r *Resolver) callParams(ctx context.Context, client ParamAPI, region strin
 		}
 	}
 	var seen atomic.Int32
-	out, err := client.GetParameters(ctx, in, func(o *ssm.Options) {
-		o.APIOptions = append(o.APIOptions, r.stats.attempts(opParams, &seen))
+	out, err := client.GetParameters(ctx, names, func(err error) {
+		seen.Add(1)
+		r.stats.add(opParams, err)
 	})
 	if seen.Load() == 0 {
 		r.stats.add(opParams, err)
@@ -198,11 +214,11 @@ func (r *Resolver) callParams(ctx context.Context, client ParamAPI, region strin
 // secret, the reference's name or the secret's). A version selector must
 // match the version answered. Two different answers for k are
 // ambiguous.
-func paramAnswer(k key, ps []types.Parameter) (match *types.Parameter, ambiguous bool) {
+func paramAnswer(k key, ps []Parameter) (match *Parameter, ambiguous bool) {
 	isARN := strings.HasPrefix(k.secretID, "arn:")
 	for i := range ps {
 		p := &ps[i]
-		name, arn := deref(p.Name), deref(p.ARN)
+		name, arn := p.Name, p.ARN
 		var ok bool
 		switch {
 		case isARN && arn != "":
@@ -218,7 +234,7 @@ func paramAnswer(k key, ps []types.Parameter) (match *types.Parameter, ambiguous
 		if v, err := strconv.ParseInt(k.selector, 10, 64); err == nil && p.Version != v && !strings.HasPrefix(k.secretID, ref.ReferencePrefix) {
 			continue
 		}
-		if match != nil && (deref(match.ARN) != arn || match.Version != p.Version || deref(match.Name) != name) {
+		if match != nil && (match.ARN != arn || match.Version != p.Version || match.Name != name) {
 			return nil, true
 		}
 		match = p
@@ -226,12 +242,12 @@ func paramAnswer(k key, ps []types.Parameter) (match *types.Parameter, ambiguous
 	return match, false
 }
 
-func paramOf(p *types.Parameter) Result {
+func paramOf(p *Parameter) Result {
 	s := &Secret{
-		ARN:       deref(p.ARN),
-		Name:      deref(p.Name),
+		ARN:       p.ARN,
+		Name:      p.Name,
 		VersionID: strconv.FormatInt(p.Version, 10),
-		Type:      string(p.Type),
+		Type:      p.Type,
 		String:    p.Value,
 	}
 	if s.String == nil {

@@ -7,15 +7,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 )
 
 // fakeParam is one version of a fake parameter.
 type fakeParam struct {
 	value  string
-	typ    types.ParameterType
+	typ    string
 	labels []string
 }
 
@@ -35,7 +33,7 @@ type fakeSSM struct {
 	// the call's answer.
 	before func() error
 	// answer, when set, replaces the Parameters of an answer.
-	answer func(names []string) []types.Parameter
+	answer func(names []string) []Parameter
 
 	mu    sync.Mutex
 	calls [][]string // the names of each call, in order
@@ -57,14 +55,11 @@ func (f *fakeSSM) arn(name string) string {
 	return "arn:aws:ssm:" + region + ":123456789012:parameter/" + strings.TrimPrefix(name, "/")
 }
 
-func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+func (f *fakeSSM) GetParameters(_ context.Context, names []string, _ func(error)) (*ParamsOutput, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, slices.Clone(in.Names))
+	f.calls = append(f.calls, slices.Clone(names))
 	f.mu.Unlock()
-	if in.WithDecryption == nil || !*in.WithDecryption {
-		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "test wants WithDecryption"}
-	}
-	if len(in.Names) > ParamBatchSize {
+	if len(names) > ParamBatchSize {
 		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "Member must have length less than or equal to 10"}
 	}
 	if f.before != nil {
@@ -72,13 +67,13 @@ func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _
 			return nil, err
 		}
 	}
-	for _, n := range in.Names {
+	for _, n := range names {
 		if err := f.deny[n]; err != nil {
 			return nil, err
 		}
 	}
-	out := &ssm.GetParametersOutput{}
-	for _, asked := range in.Names {
+	out := &ParamsOutput{}
+	for _, asked := range names {
 		id, sel, _ := strings.Cut(asked, ":")
 		if strings.HasPrefix(asked, "arn:") {
 			fs := strings.SplitN(asked, ":", 7)
@@ -111,14 +106,14 @@ func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _
 		if f.refName {
 			name = strings.TrimPrefix(id, "/aws/reference/secretsmanager/")
 		}
-		p := types.Parameter{Name: ptr(name), ARN: ptr(f.arn(id)), Type: found.typ, Value: ptr(found.value), Version: int64(version)}
+		p := Parameter{Name: name, ARN: f.arn(id), Type: found.typ, Value: ptr(found.value), Version: int64(version)}
 		if sel != "" {
-			p.Selector = ptr(":" + sel)
+			p.Selector = ":" + sel
 		}
 		out.Parameters = append(out.Parameters, p)
 	}
 	if f.answer != nil {
-		out.Parameters = f.answer(in.Names)
+		out.Parameters = f.answer(names)
 	}
 	return out, nil
 }

@@ -8,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 )
 
-func plain(v string) fakeParam { return fakeParam{value: v, typ: types.ParameterTypeString} }
+func plain(v string) fakeParam { return fakeParam{value: v, typ: "String"} }
 
 // Every distinct parameter is read once, ten names a call, beside the
 // secrets of the same run, and each mapping gets its own value.
@@ -25,8 +24,8 @@ func TestFetchParametersOnceInCallsOfTen(t *testing.T) {
 		in = append(in, "ssm:"+name, "ssm:"+name) // each twice
 		want = append(want, "value "+name, "value "+name)
 	}
-	params.put("list", fakeParam{value: "a,b,c", typ: types.ParameterTypeStringList})
-	params.put("/app/secure", fakeParam{value: "decrypted", typ: types.ParameterTypeSecureString})
+	params.put("list", fakeParam{value: "a,b,c", typ: "StringList"})
+	params.put("/app/secure", fakeParam{value: "decrypted", typ: "SecureString"})
 	in = append(in, "ssm:list", "ssm:/app/secure", "db:password")
 	want = append(want, "a,b,c", "decrypted", `{"password":"s3cret"}`)
 	api := (&fakeAPI{}).add("db", `{"password":"s3cret"}`)
@@ -71,7 +70,7 @@ func TestFetchParametersOnceInCallsOfTen(t *testing.T) {
 // at several selectors never shares a call, so each answer is
 // unambiguous.
 func TestFetchParameterSelectors(t *testing.T) {
-	params := (&fakeSSM{}).put("/db/pw", plain("one"), fakeParam{value: "two", typ: types.ParameterTypeString, labels: []string{"blue"}}, plain("three"))
+	params := (&fakeSSM{}).put("/db/pw", plain("one"), fakeParam{value: "two", typ: "String", labels: []string{"blue"}}, plain("three"))
 	r := &Resolver{Clients: &fakeClients{params: map[string]*fakeSSM{"": params}}}
 	in := []string{"ssm:/db/pw", "ssm:/db/pw:1", "ssm:/db/pw:blue", "ssm:/db/pw:2", "ssm:/db/pw:"}
 	got := r.Fetch(context.Background(), refs(t, in...))
@@ -136,7 +135,7 @@ func TestFetchParameterInvalid(t *testing.T) {
 // read alone, so only the denied mapping fails, with the permission it
 // needs.
 func TestFetchParameterDenied(t *testing.T) {
-	params := (&fakeSSM{}).put("/a", plain("A")).put("/b", plain("B")).put("/k", fakeParam{value: "K", typ: types.ParameterTypeSecureString})
+	params := (&fakeSSM{}).put("/a", plain("A")).put("/b", plain("B")).put("/k", fakeParam{value: "K", typ: "SecureString"})
 	params.deny = map[string]error{
 		"/b": &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: ssm:GetParameters"},
 		"/k": &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "The ciphertext refers to a customer master key that does not exist (Service: AWSKMS)"},
@@ -197,7 +196,7 @@ func TestFetchParameterThrottleError(t *testing.T) {
 // reference's name by AWS, and under the secret's by moto: both match.
 func TestFetchParameterReference(t *testing.T) {
 	for _, refName := range []bool{false, true} {
-		params := (&fakeSSM{refName: refName}).put("/aws/reference/secretsmanager/prod/db", fakeParam{value: `{"pw":"x"}`, typ: types.ParameterTypeSecureString})
+		params := (&fakeSSM{refName: refName}).put("/aws/reference/secretsmanager/prod/db", fakeParam{value: `{"pw":"x"}`, typ: "SecureString"})
 		params.put("/a", plain("A"))
 		r := &Resolver{Clients: &fakeClients{params: map[string]*fakeSSM{"": params}}}
 		got := r.Fetch(context.Background(), refs(t, "ssm:/aws/reference/secretsmanager/prod/db", "ssm:/a"))
@@ -211,11 +210,11 @@ func TestFetchParameterReference(t *testing.T) {
 // parameters of one name) is never taken for it.
 func TestFetchParameterWrongAnswer(t *testing.T) {
 	params := (&fakeSSM{}).put("/a", plain("A"), plain("A2"))
-	params.answer = func(names []string) []types.Parameter {
-		return []types.Parameter{
-			{Name: ptr("/a"), Value: ptr("WRONG"), Version: 2},
-			{Name: ptr("/b"), Value: ptr("B1"), Version: 1, ARN: ptr("arn:1")},
-			{Name: ptr("/b"), Value: ptr("B2"), Version: 2, ARN: ptr("arn:2")},
+	params.answer = func(names []string) []Parameter {
+		return []Parameter{
+			{Name: "/a", Value: ptr("WRONG"), Version: 2},
+			{Name: "/b", Value: ptr("B1"), Version: 1, ARN: "arn:1"},
+			{Name: "/b", Value: ptr("B2"), Version: 2, ARN: "arn:2"},
 		}
 	}
 	r := &Resolver{Clients: &fakeClients{params: map[string]*fakeSSM{"": params}}}
