@@ -110,7 +110,7 @@ func (r *Ref) setParameterARN(f []string) error {
 	}
 	rest, ok := strings.CutPrefix(f[5], "parameter/")
 	if !ok {
-		return errors.New("ARN resource is not parameter/NAME")
+		return errors.New("ARN of service ssm names no parameter/NAME (a Secrets Manager ARN has service secretsmanager)")
 	}
 	// The ARN of /prod/db is …:parameter/prod/db: a name with a "/" is a
 	// hierarchy, which SSM names with a leading "/".

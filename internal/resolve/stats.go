@@ -13,7 +13,6 @@ import (
 const (
 	opGet   = "GetSecretValue"
 	opBatch = "BatchGetSecretValue"
-	// opParams is Parameter Store's GetParameters (params.go).
 )
 
 // stats counts the requests of one run and the throttled answers, so
@@ -47,25 +46,19 @@ func (s *stats) add(op string, err error) {
 // that is not the SDK ignores it, and the caller counts the call once.
 func (s *stats) counting(op string, seen *atomic.Int32) func(*sm.Options) {
 	return func(o *sm.Options) {
-		o.APIOptions = append(o.APIOptions, s.attempts(op, seen))
-	}
-}
-
-// attempts is the SDK API option counting inside one call, for a client
-// of any service.
-func (s *stats) attempts(op string, seen *atomic.Int32) func(*middleware.Stack) error {
-	return func(st *middleware.Stack) error {
-		mw := middleware.FinalizeMiddlewareFunc("smexecCountAttempts", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			out, md, err := next.HandleFinalize(ctx, in)
-			seen.Add(1)
-			s.add(op, err)
-			return out, md, err
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			mw := middleware.FinalizeMiddlewareFunc("smexecCountAttempts", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				seen.Add(1)
+				s.add(op, err)
+				return out, md, err
+			})
+			// After the retry middleware: once an attempt.
+			if err := st.Finalize.Insert(mw, "Retry", middleware.After); err != nil {
+				return st.Finalize.Add(mw, middleware.After)
+			}
+			return nil
 		})
-		// After the retry middleware: once an attempt.
-		if err := st.Finalize.Insert(mw, "Retry", middleware.After); err != nil {
-			return st.Finalize.Add(mw, middleware.After)
-		}
-		return nil
 	}
 }
 
