@@ -55,7 +55,8 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 		return v.(*faultproxy.Proxy)
 	}
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"sm": func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+		"sm":  func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+		"ssm": func(ts *testscript.TestScript, neg bool, args []string) { ssmCmd(ts, neg, args, e.open.URL) },
 		"proxy": func(ts *testscript.TestScript, neg bool, args []string) {
 			upstream := e.open.URL
 			if len(args) > 0 && args[0] == "-iam" {
@@ -70,6 +71,9 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 			}
 			ts.Defer(func() { p.Close() })
 			ts.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", p.URL)
+			// Parameter Store too (moto serves both): parameters by name
+			// only, as the proxy goes to moto without the ARN shim.
+			ts.Setenv("AWS_ENDPOINT_URL_SSM", p.URL)
 			proxies.Store(ts, p)
 		},
 		"requests": func(ts *testscript.TestScript, neg bool, args []string) {

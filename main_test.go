@@ -81,6 +81,7 @@ func TestScripts(t *testing.T) {
 		Condition:     rootCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
+			"ssm":     func(ts *testscript.TestScript, neg bool, args []string) { ssmCmd(ts, neg, args, e.open.URL) },
 			"waitfor": waitforCmd,
 			"signal":  signalCmd,
 		},
@@ -102,6 +103,7 @@ func (e *endpoints) setup(env *testscript.Env) error {
 	for k, v := range awsEnv(e.open.URL) {
 		env.Setenv(k, v)
 	}
+	env.Setenv("AWS_ENDPOINT_URL_SSM", ssmShim(e.open.URL))
 	env.Setenv("IAM_ENDPOINT", e.iam.URL)
 	env.Setenv("READER_KEY", e.readerKey)
 	env.Setenv("READER_SECRET", e.readerSecret)

@@ -165,6 +165,17 @@ func readToken(path string) ([]byte, error) {
 // region it was started with.
 func (c *Client) Client(context.Context, string) (resolve.API, error) { return c, nil }
 
+// ParamClient refuses: the Secrets Manager Agent and the Lambda
+// extension serve secrets, not Parameter Store parameters, and smexec
+// does not read some values through the agent and others around it.
+func (c *Client) ParamClient(context.Context, string) (resolve.ParamAPI, error) {
+	return nil, &Error{
+		Cause: "--agent reads Secrets Manager secrets only, not Parameter Store parameters",
+		Hint:  "drop --agent to read parameters and secrets from AWS, or move this value into Secrets Manager",
+		Err:   resolve.ErrNoParameters,
+	}
+}
+
 // CloseIdleConnections lets a caller that builds a Client for each round
 // of reads (each --refresh poll) drop the last round's connections.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }

@@ -37,7 +37,8 @@ type checkRead struct {
 	ARN       string   `json:"arn"`
 	VersionID string   `json:"version_id"`
 	Stages    []string `json:"stages"`
-	Bytes     int      `json:"bytes"` // the size of the value the target gets
+	Type      string   `json:"type,omitempty"` // a parameter's: String, StringList or SecureString
+	Bytes     int      `json:"bytes"`          // the size of the value the target gets
 }
 
 // checkRows lists every mapping of ms in order, each resolved (in vals),
@@ -82,7 +83,7 @@ func checkRows(ms, kept []target.Mapping, vals []value, rerr error) []checkRow {
 					r.Name = v.Name
 				}
 				r.Status = statusResolved
-				r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Bytes: len(v.Data)}
+				r.checkRead = &checkRead{ARN: v.Secret.ARN, VersionID: v.Secret.VersionID, Stages: v.Secret.Stages, Type: v.Secret.Type, Bytes: len(v.Data)}
 				if len(v.Secrets) > 1 {
 					// A template's secrets, each with its version.
 					var arns, ids []string
@@ -163,7 +164,12 @@ func checkTable(w io.Writer, rows []checkRow) {
 			fmt.Fprintf(tw, "%s %s\t(preserved: already set, not fetched)\t-\t-\t-\n", r.Kind, name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", r.Kind, name, escape(r.ARN), escape(r.VersionID), escape(strings.Join(r.Stages, ",")), r.Bytes)
+		// A parameter has no stages: its column holds the parameter's type.
+		stages := strings.Join(r.Stages, ",")
+		if r.Type != "" {
+			stages = r.Type
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%d\n", r.Kind, name, escape(r.ARN), escape(r.VersionID), escape(stages), r.Bytes)
 	}
 	tw.Flush()
 }

@@ -76,10 +76,10 @@ func (c *ECSImportCmd) Run(deps *Deps) error {
 		for _, s := range ct.Secrets {
 			src := fmt.Sprintf("container %s: %s=%s", ct.Name, s.Name, s.ValueFrom)
 			r, kind, err := ecstask.Classify(s.ValueFrom)
-			if err == nil && kind != ecstask.SSM && strings.ContainsAny(r, "\r\n") {
+			if err == nil && strings.ContainsAny(r, "\r\n") {
 				err = errors.New("the JSON key holds a line break, which a mappings file cannot carry; use -e NAME=REF")
 			}
-			if err == nil && kind != ecstask.SSM {
+			if err == nil {
 				var m target.Mapping
 				if m, err = target.ParseEnv(s.Name + "=" + r); err == nil {
 					m.Source = src
@@ -91,10 +91,6 @@ func (c *ECSImportCmd) Run(deps *Deps) error {
 				continue
 			}
 			switch kind {
-			case ecstask.SSM:
-				fmt.Fprintf(&b, "# not read by smexec, an SSM parameter: keep it in the task definition's \"secrets\"\n# %s=%s\n", escape(s.Name), escape(s.ValueFrom))
-				warnings = append(warnings, fmt.Errorf("%s: an SSM parameter, which smexec does not read; left commented out: keep it in the task definition's \"secrets\"", src))
-				continue
 			case ecstask.Reference:
 				fmt.Fprintf(&b, "# from the Parameter Store reference %s\n", escape(s.ValueFrom))
 			}

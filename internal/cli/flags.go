@@ -69,7 +69,7 @@ func (l *list) IsCumulative() bool { return true }
 type AWSFlags struct {
 	Region      string        `help:"Region for secrets given by name (ARNs carry their own). Default: the AWS SDK's (AWS_REGION, profile)." placeholder:"REGION"`
 	Timeout     time.Duration `default:"30s" help:"Give up resolving after this long. Default: ${default}."`
-	NoBatch     bool          `help:"Read every secret with GetSecretValue, never BatchGetSecretValue."`
+	NoBatch     bool          `help:"Read every secret with GetSecretValue, never BatchGetSecretValue, and one parameter a GetParameters call."`
 	Concurrency int           `default:"64" help:"Most requests to Secrets Manager in flight at once. Default: ${default}."`
 	SourceFlags
 }

@@ -27,7 +27,7 @@ func (ff *FileFlags) layoutFiles() bool {
 func (ff *FileFlags) flyteMappings(environ []string, add func(string, target.Mapping, error)) error {
 	l := target.NewFlyteLayout(ff.SecretsDir, environ)
 	for _, s := range ff.Secret {
-		r, err := ref.Parse(s)
+		r, err := flyteRef(s)
 		var m target.Mapping
 		if err == nil {
 			m, err = l.File(r.Group(), r.Key(), r)
@@ -35,7 +35,7 @@ func (ff *FileFlags) flyteMappings(environ []string, add func(string, target.Map
 		add("--secret "+s, m, err)
 	}
 	for _, s := range ff.SecretEnv {
-		r, err := ref.Parse(s)
+		r, err := flyteRef(s)
 		var m target.Mapping
 		if err == nil {
 			m, err = l.Env(r.Group(), r.Key(), r)
@@ -47,7 +47,7 @@ func (ff *FileFlags) flyteMappings(environ []string, add func(string, target.Map
 	}
 	for i, group := range ff.SecretGroup {
 		key := ff.SecretKey[i]
-		r, err := ref.Parse(target.FlyteJoin(group, key))
+		r, err := flyteRef(target.FlyteJoin(group, key))
 		var m target.Mapping
 		if err == nil {
 			m, err = l.File(group, key, r)
@@ -55,4 +55,18 @@ func (ff *FileFlags) flyteMappings(environ []string, add func(string, target.Map
 		add(fmt.Sprintf("--secret-group %s --secret-key %s", group, key), m, err)
 	}
 	return nil
+}
+
+// flyteRef parses the REF of a Flyte layout mapping: a Secrets Manager
+// secret, whose group and key name the file. A parameter has neither.
+func flyteRef(s string) (ref.Ref, error) {
+	r, err := ref.Parse(s)
+	if err == nil && r.IsParameter() {
+		what := "ARN"
+		if !r.IsARN() {
+			what = "ssm:NAME"
+		}
+		return ref.Ref{}, fmt.Errorf("%s names a Parameter Store parameter, which has no Flyte group and key: map it with -e or -f", what)
+	}
+	return r, err
 }

@@ -38,14 +38,20 @@ func audit(log *slog.Logger, source string, m target.Mapping, s *resolve.Secret)
 	if stages == nil {
 		stages = []string{}
 	}
-	log.LogAttrs(context.Background(), slog.LevelInfo, "secret resolved",
+	attrs := []slog.Attr{
 		t,
 		slog.String("ref", m.Ref.String()),
 		slog.String("arn", s.ARN),
 		slog.String("version_id", s.VersionID),
 		slog.Any("stages", stages),
 		slog.String("source", source),
-	)
+	}
+	if s.Type != "" {
+		// A parameter: its version number is version_id, and its type
+		// says whether it was stored encrypted.
+		attrs = append(attrs, slog.String("type", s.Type))
+	}
+	log.LogAttrs(context.Background(), slog.LevelInfo, "secret resolved", attrs...)
 }
 
 // reportJSON writes each problem as one JSON error record, the same shape

@@ -129,7 +129,7 @@ func resolveAll(ctx context.Context, deps *Deps, af AWSFlags, ms []target.Mappin
 			err = target.CheckEnvValue(m.Name, data)
 		}
 		if err != nil {
-			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, fmt.Errorf("secret %s: %w", m.Ref.SecretID, err)))
+			errs = append(errs, mappingErr(m.Source, m.Ref.SecretID, fmt.Errorf("%s %s: %w", m.Ref.Kind, m.Ref.SecretID, err)))
 			continue
 		}
 		vals = append(vals, value{Mapping: m, Secret: res.Secret, Data: data})

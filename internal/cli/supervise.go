@@ -195,12 +195,12 @@ func (s *supervised) removeFiles() {
 }
 
 // watched are the mappings whose value can change: a pinned version id
-// never does.
+// or parameter version never does.
 func (s *supervised) watched() []target.Mapping {
 	var ms []target.Mapping
 	seen := map[string]bool{} // the --env-from mappings, one value a key
 	for _, v := range s.vals {
-		if v.Ref.VersionID != "" {
+		if v.Ref.Pinned() {
 			continue
 		}
 		if v.Kind == target.EnvFrom {

@@ -68,21 +68,20 @@ const (
 	// after that prefix: the REF is that secret.
 	Reference
 	// SSM is any other SSM parameter, by ARN or, as ECS reads a valueFrom
-	// that is not an ARN, by name. smexec does not read those.
+	// that is not an ARN, by name: the REF is the ARN, or ssm:NAME.
 	SSM
 )
 
 const referencePrefix = "/aws/reference/secretsmanager/"
 
-// Classify says what valueFrom names and, unless it is an SSM parameter,
-// the REF smexec reads for it. A Secrets Manager ARN that smexec would not
-// accept is an error.
+// Classify says what valueFrom names and the REF smexec reads for it. A
+// valueFrom that smexec would not accept is an error.
 func Classify(valueFrom string) (string, Kind, error) {
 	if !strings.HasPrefix(valueFrom, "arn:") {
 		if id, ok := strings.CutPrefix(valueFrom, referencePrefix); ok && plainID(id) {
 			return id, Reference, nil
 		}
-		return "", SSM, nil
+		return parameter(ref.ParameterPrefix + valueFrom)
 	}
 	f := strings.SplitN(valueFrom, ":", 6)
 	if len(f) == 6 && f[2] == "ssm" {
@@ -93,12 +92,20 @@ func Classify(valueFrom string) (string, Kind, error) {
 				return r, Reference, nil
 			}
 		}
-		return "", SSM, nil
+		return parameter(valueFrom)
 	}
 	if _, err := ref.Parse(valueFrom); err != nil {
 		return "", 0, err
 	}
 	return valueFrom, SecretsManager, nil
+}
+
+// parameter checks the REF of a parameter.
+func parameter(r string) (string, Kind, error) {
+	if _, err := ref.Parse(r); err != nil {
+		return "", 0, fmt.Errorf("an SSM parameter: %w", err)
+	}
+	return r, SSM, nil
 }
 
 // plainID reports whether id is a secret name with nothing after it, the

@@ -3,6 +3,8 @@ package ecstask
 import (
 	"strings"
 	"testing"
+
+	"github.com/smexec/smexec/internal/ref"
 )
 
 func TestParseBothShapes(t *testing.T) {
@@ -56,19 +58,19 @@ func TestClassify(t *testing.T) {
 		{"arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:x", "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:x", SecretsManager},
 		// SSM parameters, by ARN and, since ECS reads any other valueFrom
 		// as one, by name.
-		{"arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/host", "", SSM},
-		{"arn:aws:ssm:us-east-1:123456789012:parameter/plain", "", SSM},
-		{"/prod/db/host", "", SSM},
-		{"prod-db-host", "", SSM},
-		{"prod/db", "", SSM},
+		{"arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/host", "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/host", SSM},
+		{"arn:aws:ssm:us-east-1:123456789012:parameter/plain", "arn:aws:ssm:us-east-1:123456789012:parameter/plain", SSM},
+		{"/prod/db/host", "ssm:/prod/db/host", SSM},
+		{"prod-db-host", "ssm:prod-db-host", SSM},
+		{"/prod/db/host:3", "ssm:/prod/db/host:3", SSM},
 		// Parameter Store references to Secrets Manager secrets.
 		{"arn:aws:ssm:eu-west-1:123456789012:parameter/aws/reference/secretsmanager/prod/db",
 			"arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db", Reference},
 		{"/aws/reference/secretsmanager/prod/db", "prod/db", Reference},
-		// A reference smexec cannot turn into a REF stays an SSM parameter.
-		{"/aws/reference/secretsmanager/", "", SSM},
-		{"/aws/reference/secretsmanager/a b", "", SSM},
-		{"arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/x:1", "", SSM},
+		// A reference with a selector is read through Parameter Store.
+		{"arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/x:AWSPREVIOUS",
+			"arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/x:AWSPREVIOUS", SSM},
+		{"/aws/reference/secretsmanager/x:AWSPREVIOUS", "ssm:/aws/reference/secretsmanager/x:AWSPREVIOUS", SSM},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -86,6 +88,12 @@ func TestClassifyRefusesBadARNs(t *testing.T) {
 		"arn:aws:secretsmanager:US:123456789012:secret:x",
 		"arn:aws:s3:::bucket/key",
 		"arn:aws:kms:us-east-1:123456789012:key/abc",
+		// Names SSM does not allow, which ECS would fail on too.
+		"prod/db",
+		"/aws/reference/secretsmanager/",
+		"/aws/reference/secretsmanager/a b",
+		"/prod/db:1:password",
+		"arn:aws:ssm:us-east-1:123456789012:parameter/x:1:2",
 	} {
 		t.Run(in, func(t *testing.T) {
 			if r, k, err := Classify(in); err == nil {
@@ -104,8 +112,8 @@ func FuzzClassify(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if (k == SSM) != (r == "") {
-			t.Fatalf("Classify(%q) = %q, %v: a REF exactly when not SSM", s, r, k)
+		if _, perr := ref.Parse(r); perr != nil {
+			t.Fatalf("Classify(%q) = %q, %v: not a REF: %v", s, r, k, perr)
 		}
 	})
 }

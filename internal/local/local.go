@@ -31,6 +31,7 @@ import (
 type File struct {
 	path    string
 	secrets map[string]*secret
+	params  map[string]*param // by parameter name, without "ssm:"
 }
 
 type secret struct {
@@ -60,7 +61,7 @@ func Load(path string) (*File, error) {
 	}
 	// A byte-order mark, as some Windows editors write, is not JSON.
 	b = bytes.TrimPrefix(b, []byte("\ufeff"))
-	f := &File{path: path, secrets: map[string]*secret{}}
+	f := &File{path: path, secrets: map[string]*secret{}, params: map[string]*param{}}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, jsonProblem(b, err))
@@ -75,6 +76,15 @@ func Load(path string) (*File, error) {
 	sort.Strings(names)
 	var errs []error
 	for _, name := range names {
+		if pname, ok := strings.CutPrefix(name, ref.ParameterPrefix); ok {
+			p, err := parseParam(pname, top[name])
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: parameter %q: %w", path, name, err))
+				continue
+			}
+			f.params[pname] = p
+			continue
+		}
 		s, err := parseSecret(name, top[name])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: secret %q: %w", path, name, err))

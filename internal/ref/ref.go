@@ -1,6 +1,9 @@
 // Package ref owns the grammar of secret references (REFs): the
-// ECS-compatible form SECRET-ID[:JSON-KEY[:VERSION-STAGE[:VERSION-ID]]],
-// its validation, and the group/key split that Flyte and Union use.
+// ECS-compatible form SECRET-ID[:JSON-KEY[:VERSION-STAGE[:VERSION-ID]]]
+// for Secrets Manager, the Parameter Store forms (an ssm parameter ARN
+// as ECS takes it, or ssm:NAME) with an optional :VERSION or :LABEL
+// selector, their validation, and the group/key split that Flyte and
+// Union use.
 package ref
 
 import (
@@ -10,11 +13,35 @@ import (
 	"strings"
 )
 
+// Kind is what a reference names: a Secrets Manager secret or a
+// Parameter Store parameter.
+type Kind int
+
+const (
+	// Secret is a Secrets Manager secret, by ARN or name.
+	Secret Kind = iota
+	// Parameter is an SSM Parameter Store parameter, by ARN
+	// (arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME) or ssm:NAME.
+	Parameter
+)
+
+func (k Kind) String() string {
+	if k == Parameter {
+		return "parameter"
+	}
+	return "secret"
+}
+
 // Ref is one parsed secret reference. The zero value is not valid; build
 // one with Parse.
 type Ref struct {
-	// SecretID is what Secrets Manager is asked for: a full or partial ARN
-	// (its first seven fields), or a secret name.
+	// Kind says which service holds the value. For a Parameter, JSONKey,
+	// VersionStage and VersionID are empty and Selector may be set.
+	Kind Kind
+	// SecretID is what the service is asked for: for a secret, a full or
+	// partial ARN (its first seven fields) or a secret name; for a
+	// parameter, its ARN (the first six fields) or its name, without the
+	// selector.
 	SecretID string
 	// JSONKey names a field of the secret's JSON text, as ECS reads it (a
 	// top-level member exactly, else a dotted path); empty means the whole
@@ -23,13 +50,17 @@ type Ref struct {
 	// VersionStage and VersionID pin a version; both empty means AWSCURRENT.
 	VersionStage string
 	VersionID    string
+	// Selector is a parameter's version (digits) or label, as SSM reads
+	// NAME:SELECTOR; empty means the latest version.
+	Selector string
 
 	// Fields of an ARN; all empty for a bare name.
 	Partition string
 	Region    string
 	Account   string
 	// Name is the ARN's name field (with its random suffix when the ARN is
-	// full), or the bare name.
+	// full), or the bare name. For a parameter it is the parameter's
+	// name, with the leading "/" of a hierarchy, whichever form named it.
 	Name string
 
 	// tail is how many ':'-separated fields followed the secret id, so that
@@ -60,6 +91,9 @@ var (
 func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, errors.New("empty reference")
+	}
+	if isParameter(s) {
+		return parseParameter(s)
 	}
 	var r Ref
 	var tail []string
@@ -149,29 +183,47 @@ func checkName(name string) error {
 	return nil
 }
 
+// IsParameter reports whether the reference names a Parameter Store
+// parameter.
+func (r Ref) IsParameter() bool { return r.Kind == Parameter }
+
 // IsARN reports whether the secret id is an ARN rather than a name.
 func (r Ref) IsARN() bool { return r.Partition != "" }
 
 // Current reports whether the reference reads the AWSCURRENT version, the
 // only one BatchGetSecretValue can return.
 func (r Ref) Current() bool {
+	if r.Kind == Parameter {
+		return r.Selector == ""
+	}
 	return r.VersionID == "" && (r.VersionStage == "" || r.VersionStage == CurrentStage)
 }
 
-// Group is the Flyte/Union secret group: for an ARN, everything up to and
-// including ":secret:"; empty for a bare name.
+// Group is the Flyte/Union secret group: for a secret's ARN, everything
+// up to and including ":secret:"; empty for a bare name and a parameter.
 func (r Ref) Group() string {
-	if !r.IsARN() {
+	if !r.IsARN() || r.Kind == Parameter {
 		return ""
 	}
 	return strings.TrimSuffix(r.SecretID, r.Name)
 }
 
-// Key is the Flyte/Union secret key: the ARN's name field, or the name.
+// Key is the Flyte/Union secret key: the ARN's name field, or the name
+// (a parameter's name).
 func (r Ref) Key() string { return r.Name }
 
 // String gives back the reference in the form it was parsed from.
 func (r Ref) String() string {
+	if r.Kind == Parameter {
+		s := r.SecretID
+		if !r.IsARN() {
+			s = ParameterPrefix + r.Name
+		}
+		if r.tail > 0 {
+			s += ":" + r.Selector
+		}
+		return s
+	}
 	if r.tail == 0 {
 		return r.SecretID
 	}

@@ -141,7 +141,7 @@ func TestParseRejects(t *testing.T) {
 		{"ARN with two fields", "arn:aws", "too few fields"},
 		{"name with trailing space", "prod/db ", "ends in white space"},
 		{"ARN name with trailing tab", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf\t", "ends in white space"},
-		{"ARN of another service", "arn:aws:ssm:us-east-1:123456789012:secret:db-AbCdEf", "service"},
+		{"ARN of another service", "arn:aws:s3:us-east-1:123456789012:secret:db-AbCdEf", "service"},
 		{"ARN of another resource type", "arn:aws:secretsmanager:us-east-1:123456789012:parameter:db-AbCdEf", "resource type"},
 		{"ARN with upper-case region", "arn:aws:secretsmanager:US-EAST-1:123456789012:secret:db-AbCdEf", "region"},
 		{"ARN with region lacking a number", "arn:aws:secretsmanager:us-east:123456789012:secret:db-AbCdEf", "region"},
@@ -347,6 +347,15 @@ func FuzzParse(f *testing.F) {
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:",
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:..",
 		"arn:aws:ssm:us-east-1:123456789012:parameter:x",
+		"arn:aws:ssm:us-east-1:123456789012:parameter/x",
+		"arn:aws:ssm:us-east-1:123456789012:parameter/prod/db:3",
+		"arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/db:AWSPREVIOUS",
+		"ssm:/prod/db/password",
+		"ssm:plain:blue",
+		"ssm:/prod/db:12",
+		"ssm:/prod/db:1:password",
+		"ssm:",
+		"ssm::",
 	} {
 		f.Add(s)
 	}
@@ -370,6 +379,10 @@ func FuzzParse(f *testing.F) {
 		}
 		if again != r {
 			t.Fatalf("Parse(String()) = %#v, want %#v", again, r)
+		}
+		if r.IsParameter() {
+			checkParameter(t, s, r)
+			return
 		}
 		if r.IsARN() && r.Group()+r.Key() != r.SecretID {
 			t.Fatalf("Group()+Key() = %q, want %q", r.Group()+r.Key(), r.SecretID)

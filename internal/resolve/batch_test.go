@@ -331,7 +331,7 @@ func TestFetchLogsRequests(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, NoBatch: true, retry: instant(), Log: log}
 	r.Fetch(context.Background(), refs(t, "a", "b"))
-	want := `msg="secrets fetched" requests=4 GetSecretValue=4 BatchGetSecretValue=0 throttled=2 failed=0`
+	want := `msg="secrets fetched" requests=4 GetSecretValue=4 BatchGetSecretValue=0 GetParameters=0 throttled=2 failed=0`
 	if !strings.Contains(buf.String(), want) {
 		t.Errorf("log:\n%s\nwant a record with %s", buf.String(), want)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,6 +31,7 @@ type SDKClients struct {
 
 	mu      sync.Mutex
 	clients map[string]API
+	params  map[string]ParamAPI
 }
 
 // ErrNoRegion is returned when a name-only reference needs a region and
@@ -139,5 +141,33 @@ func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 	}
 	cl := sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
 	c.clients[region] = cl
+	return cl, nil
+}
+
+// ParamClient returns the Parameter Store client for region, building it
+// on first use from the same configuration as the secrets' clients:
+// credentials, HTTP client, retries (AWS_ENDPOINT_URL_SSM points it
+// elsewhere; see paramClient).
+func (c *SDKClients) ParamClient(ctx context.Context, region string) (ParamAPI, error) {
+	cfg, err := c.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		return nil, ErrNoRegion
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.params[region]; ok {
+		return cl, nil
+	}
+	if c.params == nil {
+		c.params = map[string]ParamAPI{}
+	}
+	cl := &paramClient{cfg: cfg, region: region, endpoint: paramEndpoint(ctx, cfg, region), signer: v4.NewSigner()}
+	c.params[region] = cl
 	return cl, nil
 }

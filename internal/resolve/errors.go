@@ -17,12 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/smexec/smexec/internal/ref"
 )
 
 // Error is a failed fetch, said in one line, with a hint where one helps.
 // It never holds a secret value: only the id, the region and what
 // Secrets Manager or the SDK said went wrong.
 type Error struct {
+	Kind     ref.Kind // a secret or a parameter
 	SecretID string
 	Region   string // "" for the configured region
 	Cause    string
@@ -35,7 +38,7 @@ func (e *Error) Error() string {
 	if e.Region != "" {
 		where = " in " + e.Region
 	}
-	return fmt.Sprintf("secret %s%s: %s", e.SecretID, where, e.Cause)
+	return fmt.Sprintf("%s %s%s: %s", e.Kind, e.SecretID, where, e.Cause)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -65,6 +68,26 @@ var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 // classify turns an SDK error into an *Error with a cause and a hint an
 // operator can act on.
 func classify(ctx context.Context, err error, k key) error {
+	if k.kind != ref.Parameter {
+		return classifyCommon(ctx, err, k)
+	}
+	var ex Explained
+	if ctx.Err() == nil && !errors.As(err, &ex) {
+		if e := classifyParam(err, k); e != nil {
+			return e
+		}
+	}
+	e := classifyCommon(ctx, err, k).(*Error)
+	e.Kind = ref.Parameter
+	if !errors.As(err, &ex) {
+		e.Cause, e.Hint = paramWords.Replace(e.Cause), paramWords.Replace(e.Hint)
+	}
+	return e
+}
+
+// classifyCommon explains the failures of a read of either kind, in
+// Secrets Manager's words.
+func classifyCommon(ctx context.Context, err error, k key) error {
 	e := &Error{SecretID: k.secretID, Region: k.region, Err: err}
 	code, msg := apiError(err)
 	var ex Explained
@@ -165,9 +188,13 @@ func statusOf(err error) string {
 
 // clientError explains why no client could be built for k.
 func clientError(err error, k key) error {
-	e := &Error{SecretID: k.secretID, Region: k.region, Cause: oneLine(err.Error()), Err: err}
-	if errors.Is(err, ErrNoRegion) {
-		e.Hint = "set --region or AWS_REGION, or give the secret's ARN"
+	e := &Error{Kind: k.kind, SecretID: k.secretID, Region: k.region, Cause: oneLine(err.Error()), Err: err}
+	var ex Explained
+	switch {
+	case errors.As(err, &ex):
+		e.Cause, e.Hint = ex.Explain()
+	case errors.Is(err, ErrNoRegion):
+		e.Hint = "set --region or AWS_REGION, or give the " + k.kind.String() + "'s ARN"
 	}
 	return e
 }

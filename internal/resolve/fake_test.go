@@ -239,6 +239,9 @@ func ptr(s string) *string { return &s }
 // was asked for. Region "" is the configured one.
 type fakeClients struct {
 	apis map[string]*fakeAPI
+	// params is each region's Parameter Store; nil: the clients read
+	// secrets only.
+	params map[string]*fakeSSM
 	// err, when set, is the answer for region "".
 	err error
 	// selfRetrying stands for the SDK with the user's retry settings:
@@ -277,4 +280,18 @@ func (c *fakeClients) regions() []string {
 	}
 	slices.Sort(rs)
 	return rs
+}
+
+func (c *fakeClients) ParamClient(_ context.Context, region string) (ParamAPI, error) {
+	if c.params == nil {
+		return nil, ErrNoParameters
+	}
+	if region == "" && c.err != nil {
+		return nil, c.err
+	}
+	api, ok := c.params[region]
+	if !ok {
+		return nil, fmt.Errorf("test has no parameter client for region %q", region)
+	}
+	return api, nil
 }

@@ -1,7 +1,7 @@
 // Package resolve owns getting secret values: it plans the fetches a set of
-// references needs (each distinct secret version once), runs them
-// concurrently against Secrets Manager, and renders the value each
-// reference asks for.
+// references needs (each distinct secret version or parameter once), runs
+// them concurrently against Secrets Manager and Parameter Store, and
+// renders the value each reference asks for.
 package resolve
 
 import (
@@ -45,12 +45,15 @@ type DefaultRegioner interface {
 	DefaultRegion(ctx context.Context) string
 }
 
-// Secret is one fetched secret version.
+// Secret is one fetched secret version, or one parameter version: then
+// VersionID is the parameter's version number, Type its type (String,
+// StringList or SecureString, decrypted) and String its value.
 type Secret struct {
 	ARN       string
 	Name      string
 	VersionID string
 	Stages    []string
+	Type      string
 	// Exactly one of String and Binary holds the value.
 	String *string
 	Binary []byte
@@ -79,7 +82,8 @@ type Resolver struct {
 	Region string
 	// Concurrency bounds the requests in flight; 0 means DefaultConcurrency.
 	Concurrency int
-	// NoBatch turns BatchGetSecretValue off.
+	// NoBatch turns BatchGetSecretValue off, and reads one parameter a
+	// GetParameters call.
 	NoBatch bool
 	// Log gets debug records about how secrets were fetched; nil discards.
 	Log *slog.Logger
@@ -118,16 +122,18 @@ const DefaultConcurrency = 64
 // key identifies one secret version to fetch: the same key is fetched once
 // however many references share it.
 type key struct {
+	kind      ref.Kind
 	region    string
 	secretID  string
 	versionID string
 	stage     string
+	selector  string // a parameter's version or label
 }
 
 // keyOf gives the fetch key of a reference; a name is read in nameRegion
 // ("" leaves the choice to Clients).
 func keyOf(r ref.Ref, nameRegion string) key {
-	k := key{region: r.Region, secretID: r.SecretID, versionID: r.VersionID, stage: r.VersionStage}
+	k := key{kind: r.Kind, region: r.Region, secretID: r.SecretID, versionID: r.VersionID, stage: r.VersionStage, selector: r.Selector}
 	if k.region == "" {
 		k.region = nameRegion
 	}
@@ -181,20 +187,44 @@ func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
 
 // run fills in every fetch's result: secrets read at AWSCURRENT in
 // batches where a region has several, the rest one GetSecretValue each,
-// all at once up to Concurrency requests in flight; then, one by one,
-// whatever a batch could not settle (a denied batch call).
+// parameters with GetParameters, all at once up to Concurrency requests
+// in flight; then, one by one, whatever a batch could not settle (a
+// denied batch call).
 func (r *Resolver) run(ctx context.Context, fetches []*fetch) {
 	limit := r.Concurrency
 	if limit <= 0 {
 		limit = DefaultConcurrency
 	}
-	groups, singles := [][]*fetch(nil), fetches
-	if !r.NoBatch {
-		groups, singles = batches(fetches)
+	var secrets, params []*fetch
+	for _, f := range fetches {
+		if f.key.kind == ref.Parameter {
+			params = append(params, f)
+		} else {
+			secrets = append(secrets, f)
+		}
 	}
+	groups, singles := [][]*fetch(nil), secrets
+	if !r.NoBatch {
+		groups, singles = batches(secrets)
+	}
+	// NoBatch reads one name a GetParameters call too: what a source
+	// that answers one value a call (a local file) needs.
+	size := ParamBatchSize
+	if r.NoBatch {
+		size = 1
+	}
+	paramGroups := paramBatches(params, size)
 	var mu sync.Mutex
-	var rest []*fetch
-	parallel(limit, len(groups)+len(singles), func(i int) {
+	var rest, paramRest []*fetch
+	parallel(limit, len(paramGroups)+len(groups)+len(singles), func(i int) {
+		if i < len(paramGroups) {
+			unsettled := r.getParams(ctx, paramGroups[i], false)
+			mu.Lock()
+			paramRest = append(paramRest, unsettled...)
+			mu.Unlock()
+			return
+		}
+		i -= len(paramGroups)
 		if i >= len(groups) {
 			f := singles[i-len(groups)]
 			f.result = r.getOne(ctx, f.key)
@@ -205,7 +235,12 @@ func (r *Resolver) run(ctx context.Context, fetches []*fetch) {
 		rest = append(rest, unsettled...)
 		mu.Unlock()
 	})
-	parallel(limit, len(rest), func(i int) {
+	parallel(limit, len(paramRest)+len(rest), func(i int) {
+		if i < len(paramRest) {
+			r.getParams(ctx, paramRest[i:i+1], true)
+			return
+		}
+		i -= len(paramRest)
 		rest[i].result = r.getOne(ctx, rest[i].key)
 	})
 }

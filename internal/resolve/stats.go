@@ -19,14 +19,17 @@ const (
 // that a storm's cost shows at debug level: retries must not multiply
 // requests unseen.
 type stats struct {
-	gets, batches, throttled, failed atomic.Int64
+	gets, batches, params, throttled, failed atomic.Int64
 }
 
 // add counts one request of op that ended with err.
 func (s *stats) add(op string, err error) {
-	if op == opBatch {
+	switch op {
+	case opBatch:
 		s.batches.Add(1)
-	} else {
+	case opParams:
+		s.params.Add(1)
+	default:
 		s.gets.Add(1)
 	}
 	switch {
@@ -60,11 +63,12 @@ func (s *stats) counting(op string, seen *atomic.Int32) func(*sm.Options) {
 }
 
 func (s *stats) log(log *slog.Logger, took time.Duration) {
-	g, b := s.gets.Load(), s.batches.Load()
+	g, b, p := s.gets.Load(), s.batches.Load(), s.params.Load()
 	log.Debug("secrets fetched",
-		"requests", g+b,
+		"requests", g+b+p,
 		"GetSecretValue", g,
 		"BatchGetSecretValue", b,
+		"GetParameters", p,
 		"throttled", s.throttled.Load(),
 		"failed", s.failed.Load(),
 		"took", took.Round(time.Millisecond).String())
