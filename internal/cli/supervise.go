@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -294,14 +295,23 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	if s.out != nil {
 		s.out.add(next)
 	}
+	// A rotation that fails leaves the command with the values it runs
+	// with, and maybe some of the new ones written: both stay current for
+	// the masker, not replaced ones that a grace period ends.
+	failed := func(err error) error {
+		if s.out != nil {
+			s.out.add(slices.Concat(s.vals, next))
+		}
+		return err
+	}
 	// A restart must be able to start the command with the new values.
 	if s.flags.OnChange.action == "restart" {
 		if err := preflightExec(s.command(next), next); err != nil {
-			return err
+			return failed(err)
 		}
 	}
 	if err := s.files.Write(ctx, writes); err != nil {
-		return err
+		return failed(err)
 	}
 	s.vals, s.sums = next, sums
 	s.deps.Log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())
