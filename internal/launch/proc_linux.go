@@ -1,10 +1,22 @@
 package launch
 
 import (
+	"os"
 	"runtime"
 	"syscall"
 	"unsafe"
 )
+
+// platformForwarded are the signals Linux adds to Forwarded: SIGPWR and
+// the real-time signals from SIGRTMIN, 34 as the C library counts it (it
+// keeps 32 and 33 for itself), to 64.
+func platformForwarded() []os.Signal {
+	sigs := []os.Signal{syscall.SIGPWR}
+	for n := 34; n <= 64; n++ {
+		sigs = append(sigs, syscall.Signal(n))
+	}
+	return sigs
+}
 
 // becomeSubreaper makes orphans of the command reparent to smexec rather
 // than to PID 1, so that a supervisor that is not PID 1 still reaps them.

@@ -4,8 +4,12 @@ package launch
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
+
+// Other systems' extra signals are not forwarded.
+func platformForwarded() []os.Signal { return nil }
 
 // Only Linux has child subreapers; elsewhere orphans are reaped by
 // smexec only when it is PID 1.

@@ -14,11 +14,17 @@ import (
 	"time"
 )
 
-// Forwarded are the signals the supervisor passes on to the child.
-var Forwarded = []os.Signal{
+// Forwarded are the signals the supervisor passes on to the child: every
+// one that is not synchronous, for job control, or the Go runtime's own
+// (SIGURG, SIGPROF, 32 and 33), as tini does. A Go program drops the
+// signals it does not catch among SIGALRM, SIGPWR, SIGIO, SIGVTALRM and
+// the real-time ones (systemd's SIGRTMIN+3, say), so a signal left out
+// here would be lost.
+var Forwarded = append([]os.Signal{
 	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
-}
+	syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGIO,
+}, platformForwarded()...)
 
 // Command is what the supervisor starts, and starts again on a restart.
 type Command struct {
