@@ -17,11 +17,11 @@ var Interrupting = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, 
 // what it wrote. The other forwarded signals are kept for a supervisor
 // (see Handover). A signal the caller left ignored stays ignored.
 type Interrupts struct {
-	c      chan os.Signal
-	sigs   []os.Signal
+	c    chan os.Signal
+	sigs []os.Signal
 	// held are the forwarded signals caught that do not interrupt, in
 	// the order they came.
-	held []os.Signal
+	held   []os.Signal
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	stop   chan struct{}
