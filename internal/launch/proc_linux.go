@@ -33,6 +33,17 @@ func becomeSubreaper() error {
 // dies (the thread that forked it, to be exact: see starter).
 func setDeathSignal(sys *syscall.SysProcAttr, sig syscall.Signal) { sys.Pdeathsig = sig }
 
+// smexec holds values from its first moments (resolving, in exec mode
+// too), so it is non-dumpable from its start: no core file, and no
+// ptrace or /proc/PID/mem for other processes of its user. execve makes
+// the command dumpable again, as the kernel does for every new program.
+// The core size limit, which the command would inherit, is lowered only
+// by the supervisor (forbidCoreDumps).
+func init() {
+	const prSetDumpable = 4
+	syscall.RawSyscall(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
+}
+
 // forbidCoreDumps makes smexec non-dumpable, which also keeps other
 // processes of its user from reading its memory, and sets its core size
 // limit to 0 for the kernels and core handlers that dump anyway
