@@ -468,8 +468,14 @@ func (s *Supervisor) reap() (code int, exited bool) {
 			continue
 		}
 		s.opt.Log.Debug("reaped an orphan", "pid", pid)
+		if afterReap != nil {
+			afterReap()
+		}
 	}
 }
+
+// afterReap, when set (by a test), runs after each orphan reaped.
+var afterReap func()
 
 // childStopped does for a child stopped from the terminal (^Z, or a
 // background read or write) what the terminal would have done to smexec
