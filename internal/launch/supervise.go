@@ -78,8 +78,10 @@ type Supervisor struct {
 	reqs chan request
 	done chan struct{}
 	// holds counts callers that need their own children left alone (see
-	// HoldReaping).
-	holds atomic.Int32
+	// HoldReaping). reaping is held for each wait for any child, so that
+	// a hold, once taken, has no such wait in flight.
+	holds   atomic.Int32
+	reaping sync.Mutex
 
 	pid  int  // the running child, 0 when there is none; also its group
 	tty  bool // stdin is a terminal: its foreground is handed on
@@ -307,7 +309,9 @@ func (s *Supervisor) Exit() { s.ask(request{kind: reqExit}) }
 // credential_process, say) wait for their children themselves, and a
 // reaper that took those exits would break them.
 func (s *Supervisor) HoldReaping() (release func()) {
+	s.reaping.Lock()
 	s.holds.Add(1)
+	s.reaping.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -454,12 +458,8 @@ func (s *Supervisor) reap() (code int, exited bool) {
 			code, exited, s.pid = CodeFailed, true, 0
 		}
 	}
-	if s.holds.Load() > 0 {
-		return code, exited
-	}
 	for {
-		var ws syscall.WaitStatus
-		pid, err := wait4(-1, &ws, 0)
+		pid, ws, err := s.reapAny()
 		if err != nil || pid <= 0 {
 			return code, exited
 		}
@@ -472,6 +472,20 @@ func (s *Supervisor) reap() (code int, exited bool) {
 			afterReap()
 		}
 	}
+}
+
+// reapAny reaps one child that has exited, any, unless reaping is held:
+// the hold is looked at for each child, as a pass over a storm of
+// orphans may last long enough for smexec's own helper to start and exit.
+func (s *Supervisor) reapAny() (int, syscall.WaitStatus, error) {
+	s.reaping.Lock()
+	defer s.reaping.Unlock()
+	var ws syscall.WaitStatus
+	if s.holds.Load() > 0 {
+		return 0, ws, nil
+	}
+	pid, err := wait4(-1, &ws, 0)
+	return pid, ws, err
 }
 
 // afterReap, when set (by a test), runs after each orphan reaped.
