@@ -108,6 +108,25 @@ func forget(vals []value) {
 	}
 }
 
+// forgetUnheld wipes the values of the lists that s.vals does not hold.
+// Two mappings share bytes only when they render the same secret the same
+// way, so they are current or replaced together.
+func (s *supervised) forgetUnheld(lists ...[]value) {
+	held := map[*byte]bool{}
+	for _, v := range s.vals {
+		if len(v.Data) > 0 {
+			held[&v.Data[0]] = true
+		}
+	}
+	for _, vals := range lists {
+		for i := range vals {
+			if len(vals[i].Data) > 0 && !held[&vals[i].Data[0]] {
+				forget(vals[i : i+1])
+			}
+		}
+	}
+}
+
 func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 	s.vals = vals
 	if s.flags.Refresh > 0 {
@@ -257,9 +276,18 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 // apply takes the freshly resolved values: rewrites the files whose value
 // changed, then acts as --on-change says.
 func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Supervisor) error {
-	if !s.keepValues() {
-		defer func() { forget(fresh); forget(s.vals) }()
-	}
+	old := s.vals
+	defer func() {
+		switch {
+		case !s.keepValues():
+			forget(fresh)
+			forget(s.vals)
+		case s.out == nil:
+			// Only the current values are needed, for the next
+			// restart; the masker would hold every value it hides.
+			s.forgetUnheld(old, fresh)
+		}
+	}()
 	type key struct {
 		kind target.Kind
 		name string
