@@ -108,3 +108,20 @@ func TestMaskerKeepsTheRunningValuesWhenARotationFails(t *testing.T) {
 		t.Fatalf("after a failed rotation and the grace period: got %q, want %q", got, want)
 	}
 }
+
+// A value that a rotation makes too short to mask is named, as one too
+// short at start is.
+func TestMaskerWarnsOfAShortValueAfterARotation(t *testing.T) {
+	var log bytes.Buffer
+	deps := &Deps{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(&log, nil))}
+	m := newMasker(deps, maskVals("long-enough"))
+	m.add(maskVals("abc"))
+	m.mu.Lock()
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	m.mu.Unlock()
+	if !bytes.Contains(log.Bytes(), []byte(`msg="--mask: a value shorter than 4 bytes is not masked" mapping="--env Vabc"`)) {
+		t.Errorf("no warning for the short value: %q", log.String())
+	}
+}
