@@ -60,7 +60,9 @@ func CatchInterrupts(during string) *Interrupts {
 			case s := <-i.c:
 				if interrupting(s) {
 					i.record(s.(syscall.Signal))
-				} else {
+				} else if len(i.held) < cap(i.c) {
+					// No more than the channel they go back to
+					// can carry; a storm keeps its first ones.
 					i.held = append(i.held, s)
 				}
 			case <-i.stop:
