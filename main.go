@@ -14,6 +14,7 @@ import (
 var version string
 
 func main() {
+	launch.NonDumpable()
 	os.Exit(cli.Main(os.Args[1:], cli.Deps{
 		Clients: &resolve.SDKClients{},
 		Environ: os.Environ(),

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ const maskGrace = 15 * time.Minute
 type masker struct {
 	stdout, stderr *mask.Writer
 
+	log     *slog.Logger
 	mu      sync.Mutex
 	now     func() time.Time
 	current [][]byte
@@ -29,16 +31,21 @@ type masker struct {
 // newMasker builds the redactors for vals, and warns about the values too
 // short to mask, naming their mappings.
 func newMasker(deps *Deps, vals []value) *masker {
-	m := &masker{now: time.Now, old: map[string]time.Time{}, current: data(vals)}
+	m := &masker{log: deps.Log, now: time.Now, old: map[string]time.Time{}, current: data(vals)}
 	set := mask.Compile(m.current)
 	m.stdout = mask.NewWriter(deps.Stdout, set)
 	m.stderr = mask.NewWriter(deps.Stderr, set)
+	m.warnShort(vals)
+	return m
+}
+
+// warnShort names the mappings whose value is too short to mask.
+func (m *masker) warnShort(vals []value) {
 	for _, v := range vals {
 		if !mask.Masked(v.Data) {
-			deps.Log.Warn("--mask: a value shorter than 4 bytes is not masked", "mapping", v.Source)
+			m.log.Warn("--mask: a value shorter than 4 bytes is not masked", "mapping", v.Source)
 		}
 	}
-	return m
 }
 
 // add makes vals, every current value, the ones masked; a value they
@@ -58,6 +65,17 @@ func (m *masker) add(vals []value) {
 			m.old[string(v)] = now.Add(maskGrace)
 		}
 	}
+	var fresh []value // warned about once, when they become current
+	was := map[string]bool{}
+	for _, v := range m.current {
+		was[string(v)] = true
+	}
+	for _, v := range vals {
+		if !was[string(v.Data)] {
+			fresh = append(fresh, v)
+		}
+	}
+	m.warnShort(fresh)
 	m.current = next
 	m.rebuild(now)
 }

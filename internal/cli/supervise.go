@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,6 +115,25 @@ func forget(vals []value) {
 			clear(p)
 		}
 		vals[i].Data, vals[i].Secret, vals[i].Secrets, vals[i].Parts = nil, nil, nil, nil
+	}
+}
+
+// forgetUnheld wipes the values of the lists that s.vals does not hold.
+// Two mappings share bytes only when they render the same secret the same
+// way, so they are current or replaced together.
+func (s *supervised) forgetUnheld(lists ...[]value) {
+	held := map[*byte]bool{}
+	for _, v := range s.vals {
+		if len(v.Data) > 0 {
+			held[&v.Data[0]] = true
+		}
+	}
+	for _, vals := range lists {
+		for i := range vals {
+			if len(vals[i].Data) > 0 && !held[&vals[i].Data[0]] {
+				forget(vals[i : i+1])
+			}
+		}
 	}
 }
 
@@ -275,9 +295,18 @@ func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
 // apply takes the freshly resolved values: rewrites the files whose value
 // changed, then acts as --on-change says.
 func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Supervisor) error {
-	if !s.keepValues() {
-		defer func() { forget(fresh); forget(s.vals) }()
-	}
+	old := s.vals
+	defer func() {
+		switch {
+		case !s.keepValues():
+			forget(fresh)
+			forget(s.vals)
+		case s.out == nil:
+			// Only the current values are needed, for the next
+			// restart; the masker would hold every value it hides.
+			s.forgetUnheld(old, fresh)
+		}
+	}()
 	type key struct {
 		kind target.Kind
 		name string
@@ -318,18 +347,29 @@ func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Super
 	if s.out != nil {
 		s.out.add(next)
 	}
+	// A rotation that fails leaves the command with the values it runs
+	// with, and maybe some of the new ones written: both stay current for
+	// the masker, not replaced ones that a grace period ends.
+	failed := func(err error) error {
+		if s.out != nil {
+			s.out.add(slices.Concat(s.vals, next))
+		}
+		return err
+	}
 	// A restart must be able to start the command with the new values.
 	if s.flags.OnChange.action == "restart" {
 		if err := preflightExec(s.command(next), next); err != nil {
-			return err
+			return failed(err)
 		}
 	}
 	private, files := fileWrites(writes)
-	if err := s.private.Write(ctx, private); err != nil {
-		return err
+	if len(private) > 0 {
+		if err := s.private.Write(ctx, private); err != nil {
+			return failed(err)
+		}
 	}
 	if err := s.files.Write(ctx, files); err != nil {
-		return err
+		return failed(err)
 	}
 	s.vals, s.sums = next, sums
 	s.deps.Log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())

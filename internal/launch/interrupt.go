@@ -14,10 +14,14 @@ var Interrupting = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, 
 
 // Interrupts catches the interrupting signals from the start of a run
 // until the command starts, so that a run stopped early can take back
-// what it wrote. A signal the caller left ignored stays ignored.
+// what it wrote. The other forwarded signals are kept for a supervisor
+// (see Handover). A signal the caller left ignored stays ignored.
 type Interrupts struct {
-	c      chan os.Signal
-	sigs   []os.Signal
+	c    chan os.Signal
+	sigs []os.Signal
+	// held are the forwarded signals caught that do not interrupt, in
+	// the order they came.
+	held   []os.Signal
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	stop   chan struct{}
@@ -42,7 +46,7 @@ func CatchInterrupts(during string) *Interrupts {
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
-	for _, s := range Interrupting {
+	for _, s := range Forwarded {
 		if !IgnoredAtStart(s.(syscall.Signal)) {
 			i.sigs = append(i.sigs, s)
 		}
@@ -54,13 +58,28 @@ func CatchInterrupts(during string) *Interrupts {
 		for {
 			select {
 			case s := <-i.c:
-				i.record(s.(syscall.Signal))
+				if interrupting(s) {
+					i.record(s.(syscall.Signal))
+				} else if len(i.held) < cap(i.c) {
+					// No more than the channel they go back to
+					// can carry; a storm keeps its first ones.
+					i.held = append(i.held, s)
+				}
 			case <-i.stop:
 				return
 			}
 		}
 	}()
 	return i
+}
+
+func interrupting(s os.Signal) bool {
+	for _, t := range Interrupting {
+		if s == t {
+			return true
+		}
+	}
+	return false
 }
 
 func (i *Interrupts) record(s syscall.Signal) {
@@ -97,13 +116,25 @@ func (i *Interrupts) halt() {
 // Handover stops catching for the supervisor: it returns the first signal
 // caught so far, if any, and otherwise the channel, still notified, that
 // the supervisor reads from here on, so that no signal that arrives in
-// between is lost.
+// between is lost. The forwarded signals caught before are put back in
+// it first, in order, for the supervisor to forward once the command
+// runs.
 func (i *Interrupts) Handover() (*Interrupted, chan os.Signal) {
 	i.halt()
 	if s := i.Caught(); s != nil {
 		return s, nil
 	}
 	i.handed = true
+	for len(i.c) > 0 {
+		i.held = append(i.held, <-i.c)
+	}
+	for _, s := range i.held {
+		select {
+		case i.c <- s:
+		default: // full, as signal.Notify would have found it
+		}
+	}
+	i.held = nil
 	return nil, i.c
 }
 
@@ -117,7 +148,9 @@ func (i *Interrupts) Release() *Interrupted {
 	for {
 		select {
 		case s := <-i.c:
-			i.record(s.(syscall.Signal))
+			if interrupting(s) {
+				i.record(s.(syscall.Signal))
+			}
 			continue
 		default:
 		}

@@ -63,3 +63,35 @@ func TestInterruptsHandOverKeepsLaterSignals(t *testing.T) {
 		t.Error("a signal after the handover ended the run")
 	}
 }
+
+// A forwarded signal that is not an interrupt (SIGUSR1, say) and arrives
+// before the command starts is kept for the supervisor, which forwards it
+// once the command runs: the Go runtime would drop it otherwise.
+func TestInterruptsKeepForwardedSignalsForTheSupervisor(t *testing.T) {
+	i := CatchInterrupts("before the command started")
+	defer i.Stop()
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
+	// Some time for the catcher to take them, when it does.
+	time.Sleep(50 * time.Millisecond)
+	if i.Caught() != nil {
+		t.Fatalf("SIGUSR1 ended the run: %v", i.Caught())
+	}
+	got, sigs := i.Handover()
+	if got != nil || sigs == nil {
+		t.Fatalf("Handover = %v, %v; want no signal and the channel", got, sigs)
+	}
+	defer signal.Stop(sigs)
+	var seen []os.Signal
+	for len(seen) < 2 {
+		select {
+		case s := <-sigs:
+			seen = append(seen, s)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %v after the handover, want SIGUSR1 and SIGUSR2", seen)
+		}
+	}
+	if seen[0] != syscall.SIGUSR1 || seen[1] != syscall.SIGUSR2 {
+		t.Errorf("got %v, want SIGUSR1 then SIGUSR2", seen)
+	}
+}

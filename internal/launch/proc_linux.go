@@ -1,10 +1,22 @@
 package launch
 
 import (
+	"os"
 	"runtime"
 	"syscall"
 	"unsafe"
 )
+
+// platformForwarded are the signals Linux adds to Forwarded: SIGPWR and
+// the real-time signals from SIGRTMIN, 34 as the C library counts it (it
+// keeps 32 and 33 for itself), to 64.
+func platformForwarded() []os.Signal {
+	sigs := []os.Signal{syscall.SIGPWR}
+	for n := 34; n <= 64; n++ {
+		sigs = append(sigs, syscall.Signal(n))
+	}
+	return sigs
+}
 
 // becomeSubreaper makes orphans of the command reparent to smexec rather
 // than to PID 1, so that a supervisor that is not PID 1 still reaps them.
@@ -20,6 +32,17 @@ func becomeSubreaper() error {
 // setDeathSignal asks the kernel to send sig to the child when smexec
 // dies (the thread that forked it, to be exact: see starter).
 func setDeathSignal(sys *syscall.SysProcAttr, sig syscall.Signal) { sys.Pdeathsig = sig }
+
+// NonDumpable makes smexec non-dumpable: no core file, and no ptrace or
+// /proc/PID/mem for other processes of its user. main calls it first,
+// since smexec holds values from its first moments (resolving, in exec
+// mode too). execve makes the command dumpable again, as the kernel does
+// for every new program. The core size limit, which the command would
+// inherit, is lowered only by the supervisor (forbidCoreDumps).
+func NonDumpable() {
+	const prSetDumpable = 4
+	syscall.RawSyscall(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
+}
 
 // forbidCoreDumps makes smexec non-dumpable, which also keeps other
 // processes of its user from reading its memory, and sets its core size

@@ -4,8 +4,12 @@ package launch
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
+
+// Other systems' extra signals are not forwarded.
+func platformForwarded() []os.Signal { return nil }
 
 // Only Linux has child subreapers; elsewhere orphans are reaped by
 // smexec only when it is PID 1.
@@ -17,6 +21,9 @@ func setDeathSignal(*syscall.SysProcAttr, syscall.Signal) {}
 func forbidCoreDumps() (func() error, error) { return nil, errors.New("not supported on this system") }
 
 func lowerCoreLimit() error { return nil }
+
+// NonDumpable does nothing where there is no PR_SET_DUMPABLE.
+func NonDumpable() {}
 
 func ignoredNow(syscall.Signal) bool { return false }
 

@@ -14,11 +14,17 @@ import (
 	"time"
 )
 
-// Forwarded are the signals the supervisor passes on to the child.
-var Forwarded = []os.Signal{
+// Forwarded are the signals the supervisor passes on to the child: every
+// one that is not synchronous, for job control, or the Go runtime's own
+// (SIGURG, SIGPROF, 32 and 33), as tini does. A Go program drops the
+// signals it does not catch among SIGALRM, SIGPWR, SIGIO, SIGVTALRM and
+// the real-time ones (systemd's SIGRTMIN+3, say), so a signal left out
+// here would be lost.
+var Forwarded = append([]os.Signal{
 	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
-}
+	syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGIO,
+}, platformForwarded()...)
 
 // Command is what the supervisor starts, and starts again on a restart.
 type Command struct {
@@ -72,8 +78,10 @@ type Supervisor struct {
 	reqs chan request
 	done chan struct{}
 	// holds counts callers that need their own children left alone (see
-	// HoldReaping).
-	holds atomic.Int32
+	// HoldReaping). reaping is held for each wait for any child, so that
+	// a hold, once taken, has no such wait in flight.
+	holds   atomic.Int32
+	reaping sync.Mutex
 
 	pid  int  // the running child, 0 when there is none; also its group
 	tty  bool // stdin is a terminal: its foreground is handed on
@@ -301,7 +309,9 @@ func (s *Supervisor) Exit() { s.ask(request{kind: reqExit}) }
 // credential_process, say) wait for their children themselves, and a
 // reaper that took those exits would break them.
 func (s *Supervisor) HoldReaping() (release func()) {
+	s.reaping.Lock()
 	s.holds.Add(1)
+	s.reaping.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -448,12 +458,8 @@ func (s *Supervisor) reap() (code int, exited bool) {
 			code, exited, s.pid = CodeFailed, true, 0
 		}
 	}
-	if s.holds.Load() > 0 {
-		return code, exited
-	}
 	for {
-		var ws syscall.WaitStatus
-		pid, err := wait4(-1, &ws, 0)
+		pid, ws, err := s.reapAny()
 		if err != nil || pid <= 0 {
 			return code, exited
 		}
@@ -462,8 +468,28 @@ func (s *Supervisor) reap() (code int, exited bool) {
 			continue
 		}
 		s.opt.Log.Debug("reaped an orphan", "pid", pid)
+		if afterReap != nil {
+			afterReap()
+		}
 	}
 }
+
+// reapAny reaps one child that has exited, any, unless reaping is held:
+// the hold is looked at for each child, as a pass over a storm of
+// orphans may last long enough for smexec's own helper to start and exit.
+func (s *Supervisor) reapAny() (int, syscall.WaitStatus, error) {
+	s.reaping.Lock()
+	defer s.reaping.Unlock()
+	var ws syscall.WaitStatus
+	if s.holds.Load() > 0 {
+		return 0, ws, nil
+	}
+	pid, err := wait4(-1, &ws, 0)
+	return pid, ws, err
+}
+
+// afterReap, when set (by a test), runs after each orphan reaped.
+var afterReap func()
 
 // childStopped does for a child stopped from the terminal (^Z, or a
 // background read or write) what the terminal would have done to smexec

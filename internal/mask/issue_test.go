@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Forms that leaked before: each must come out hidden.
@@ -97,5 +98,55 @@ func TestMaskUpdateNoGapWrapped(t *testing.T) {
 				t.Errorf("update after %q: got %q, want %q", in[:cut], out.String(), want)
 			}
 		}
+	}
+}
+
+// stuckWriter blocks every write until released, as a log reader that has
+// stopped reading does; entered says a write is waiting.
+type stuckWriter struct {
+	entered, release chan struct{}
+	out              bytes.Buffer
+}
+
+func (s *stuckWriter) Write(p []byte) (int, error) {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.out.Write(p)
+}
+
+// A rotation does not wait for the output: with a reader that has
+// stopped reading, Swap returned only once it read again, which held the
+// poller, and with it smexec's exit, for as long. The new Set still
+// masks everything written after Swap returns.
+func TestSwapDoesNotWaitForABlockedOutput(t *testing.T) {
+	w := &stuckWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	m := New(w, secretsOf("first-secret"))
+	wrote := make(chan struct{})
+	go func() {
+		m.Write([]byte("some output\n"))
+		close(wrote)
+	}()
+	<-w.entered
+	swapped := make(chan struct{})
+	go func() {
+		m.Swap(Compile(secretsOf("first-secret", "second-secret")))
+		close(swapped)
+	}()
+	select {
+	case <-swapped:
+	case <-time.After(10 * time.Second):
+		close(w.release)
+		t.Fatal("Swap waited for the output to be read")
+	}
+	close(w.release)
+	<-wrote
+	m.Write([]byte("first-secret second-sec"))
+	m.Write([]byte("ret\n"))
+	m.Flush()
+	if got, want := w.out.String(), "some output\n*** ***\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

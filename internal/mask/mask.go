@@ -61,6 +61,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // MinLen is the shortest value that is masked, once trimmed of the white
@@ -93,6 +94,8 @@ type Writer struct {
 	mu  sync.Mutex
 	w   io.Writer
 	set *Set
+	// pending is a Set that Swap left while a Write was busy.
+	pending atomic.Pointer[Set]
 
 	raw   uint32 // the automaton's state on the raw stream
 	lanes [nLanes]lane
@@ -148,6 +151,7 @@ func (m *Writer) Write(p []byte) (int, error) {
 	if m.err != nil {
 		return 0, m.err
 	}
+	m.takePending()
 	from := len(m.tail)
 	m.tail = append(m.tail, p...)
 	m.scan(from)
@@ -167,6 +171,7 @@ func (m *Writer) Flush() error {
 	if m.err != nil {
 		return m.err
 	}
+	m.takePending()
 	m.release(m.off+len(m.tail), m.need())
 	return m.err
 }
@@ -180,10 +185,24 @@ func (m *Writer) Update(secrets [][]byte) {
 // (everything a match in progress may still reach) is matched again with
 // the new Set, so a value in both Sets that began before the swap is still
 // found; what the old Set found stays hidden. Safe to call concurrently
-// with Write and Flush.
+// with Write and Flush, and it does not wait for a Write that is busy (an
+// output nobody reads blocks it for as long): the next Write or Flush
+// takes the new Set up before it matches anything, so whatever is
+// written after Swap returns is masked with it.
 func (m *Writer) Swap(s *Set) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.pending.Store(s)
+	if m.mu.TryLock() {
+		m.takePending()
+		m.mu.Unlock()
+	}
+}
+
+// takePending puts in place the Set that Swap left, if any.
+func (m *Writer) takePending() {
+	s := m.pending.Swap(nil)
+	if s == nil {
+		return
+	}
 	m.set = s
 	m.reset()
 	m.lanes[wrapLane].run = m.runAtOff
