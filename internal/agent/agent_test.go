@@ -355,3 +355,37 @@ func TestStalledAgentSaysSo(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An answer whose body stalls after its headers is given up on at the
+// attempt's deadline and read again, as one with no headers is; a body
+// the connection cuts short is read again too.
+func TestBodyStalledOrCutIsRetried(t *testing.T) {
+	for _, kind := range []string{"stall", "cut"} {
+		t.Run(kind, func(t *testing.T) {
+			var requests atomic.Int32
+			c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+				if requests.Add(1) == 1 {
+					w.Header().Set("Content-Length", "100")
+					w.WriteHeader(http.StatusOK)
+					w.Write([]byte(`{"Name":"n","Secret`))
+					w.(http.Flusher).Flush()
+					if kind == "stall" {
+						<-r.Context().Done()
+						return
+					}
+					conn, _, _ := w.(http.Hijacker).Hijack()
+					conn.Close()
+					return
+				}
+				w.Write([]byte(`{"Name":"n","SecretString":"v"}`))
+			})
+			// 8 s left: each attempt gets 2 s.
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+			defer cancel()
+			out, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("n")})
+			if err != nil || *out.SecretString != "v" || requests.Load() != 2 {
+				t.Fatalf("out %v err %v after %d requests, want v after 2", out, err, requests.Load())
+			}
+		})
+	}
+}
