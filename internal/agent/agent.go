@@ -276,13 +276,8 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
-		var at *resolve.AttemptTimeoutError
-		if errors.As(err, &at) {
-			return nil, true, &Error{
-				Cause: fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond)),
-				Hint:  "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: check that the agent is healthy, or raise --timeout",
-				Err:   err,
-			}
+		if e := c.stalled(err); e != nil {
+			return nil, true, e
 		}
 		refused := errors.Is(err, syscall.ECONNREFUSED)
 		cause := "cannot reach the agent at " + c.base
@@ -299,7 +294,15 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 	// A secret is at most 64 KiB; the JSON around it adds little.
 	body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, false, &Error{Cause: "reading the agent's answer: " + oneLine(err), Err: err}
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		if e := c.stalled(err); e != nil {
+			return nil, true, e
+		}
+		// A body the connection cut short is worth another attempt.
+		var cut *resolve.AnswerCutError
+		return nil, errors.As(err, &cut), &Error{Cause: "reading the agent's answer: " + oneLine(err), Err: err}
 	}
 	if resp.StatusCode == http.StatusOK {
 		return body, false, nil
@@ -309,6 +312,20 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		retry = true
 	}
 	return nil, retry, c.answerError(resp.StatusCode, body)
+}
+
+// stalled is the error of an attempt that had no answer, or no whole
+// answer, within its own deadline; nil for any other err.
+func (c *Client) stalled(err error) *Error {
+	var at *resolve.AttemptTimeoutError
+	if !errors.As(err, &at) {
+		return nil
+	}
+	return &Error{
+		Cause: fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond)),
+		Hint:  "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: check that the agent is healthy, or raise --timeout",
+		Err:   err,
+	}
 }
 
 // answerError turns a failed answer into an error. The agent answers a
