@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
 	"github.com/smexec/smexec/internal/ref"
 )
 
@@ -126,5 +129,84 @@ func TestAnswerCutShortEveryTime(t *testing.T) {
 	}
 	if !strings.Contains(msg, "attempts") {
 		t.Errorf("error %q was not retried", msg)
+	}
+}
+
+// An answer is checked against what was asked: a GetSecretValue answer
+// for another secret (a cache in the path that keys on the URL alone
+// answers every POST alike), another version than the one pinned, or
+// with no value at all is refused, never handed to the mapping. The
+// error never quotes the answer.
+func TestAnswerIsTheOneAskedFor(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+	vid, otherVID := strings.Repeat("a", 32), strings.Repeat("b", 32)
+	tests := []struct {
+		name   string
+		ref    ref.Ref
+		answer string
+		want   string // "" for the value SENTINEL
+	}{
+		{"no value at all", ref.Ref{SecretID: "db"}, `{}`, "holds neither SecretString nor SecretBinary"},
+		{"an error body with HTTP 200", ref.Ref{SecretID: "db"}, `{"__type":"AccessDeniedException","Message":"no"}`, "holds neither SecretString nor SecretBinary"},
+		{"another name", ref.Ref{SecretID: "db"}, `{"Name":"other","ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
+		{"another account's ARN", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"arn:aws:secretsmanager:us-east-1:999999999999:secret:db-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
+		{"another region's ARN", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
+		{"another partition's ARN", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"arn:aws-cn:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
+		{"a name that matches, an ARN that does not", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz","SecretString":"SENTINEL"}`, "is for another secret"},
+		{"another version id", ref.Ref{SecretID: "db", VersionID: vid}, `{"Name":"db","VersionId":"` + otherVID + `","VersionStages":["AWSCURRENT"],"SecretString":"SENTINEL"}`, "is for another version"},
+		{"another stage", ref.Ref{SecretID: "db", VersionStage: "AWSPREVIOUS"}, `{"Name":"db","VersionId":"` + otherVID + `","VersionStages":["AWSCURRENT"],"SecretString":"SENTINEL"}`, "is for another version"},
+
+		{"the name", ref.Ref{SecretID: "db"}, `{"Name":"db","ARN":"` + arn + `","SecretString":"SENTINEL"}`, ""},
+		{"the full ARN", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"` + arn + `","SecretString":"SENTINEL"}`, ""},
+		{"a partial ARN", ref.Ref{SecretID: strings.TrimSuffix(arn, "-AbCdEf"), Region: "us-east-1"}, `{"Name":"db","ARN":"` + arn + `","SecretString":"SENTINEL"}`, ""},
+		{"the version id", ref.Ref{SecretID: "db", VersionID: vid}, `{"Name":"db","VersionId":"` + vid + `","VersionStages":["AWSPREVIOUS"],"SecretString":"SENTINEL"}`, ""},
+		{"the stage", ref.Ref{SecretID: "db", VersionStage: "AWSPREVIOUS"}, `{"Name":"db","VersionId":"` + vid + `","VersionStages":["AWSPREVIOUS"],"SecretString":"SENTINEL"}`, ""},
+		{"an empty string", ref.Ref{SecretID: "db"}, `{"Name":"db","SecretString":""}`, "empty"},
+		{"an answer that names nothing", ref.Ref{SecretID: "db"}, `{"SecretString":"SENTINEL"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
+				io.Copy(io.Discard, req.Body)
+				w.Write([]byte(tt.answer))
+			})
+			res := r.Fetch(context.Background(), []ref.Ref{tt.ref})[0]
+			switch tt.want {
+			case "", "empty":
+				if res.Err != nil {
+					t.Fatalf("Fetch: %v", res.Err)
+				}
+				v, _ := Render(res.Secret, "")
+				if want := map[string]string{"": "SENTINEL", "empty": ""}[tt.want]; string(v) != want {
+					t.Errorf("value %q, want %q", v, want)
+				}
+				return
+			}
+			if res.Err == nil {
+				t.Fatalf("Fetch gave %+v, want an error", res.Secret)
+			}
+			if msg := res.Err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, "SENTINEL") || strings.Contains(Hint(res.Err), "SENTINEL") {
+				t.Errorf("error %q, want one that says %q and never the value", msg, tt.want)
+			}
+		})
+	}
+}
+
+// A BatchGetSecretValue entry with no value is refused for its secret.
+func TestBatchEntryWithNoValue(t *testing.T) {
+	f := (&fakeAPI{}).add("a", "A").add("b", "B")
+	f.entries = func(ids []string) []types.SecretValueEntry {
+		return []types.SecretValueEntry{
+			{Name: aws.String("a"), ARN: aws.String(f.secrets[0].arn), VersionId: aws.String(currentID)},
+			{Name: aws.String("b"), ARN: aws.String(f.secrets[1].arn), VersionId: aws.String(currentID), SecretString: aws.String("B")},
+		}
+	}
+	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"us-east-1": f}}, Region: "us-east-1", retry: instant()}
+	res := r.Fetch(context.Background(), []ref.Ref{{SecretID: "a"}, {SecretID: "b"}})
+	if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "holds neither SecretString nor SecretBinary") {
+		t.Errorf("a: %+v, want an error saying the answer holds no value", res[0])
+	}
+	if res[1].Err != nil || *res[1].Secret.String != "B" {
+		t.Errorf("b: %+v, want B", res[1])
 	}
 }
