@@ -1,0 +1,65 @@
+package resolve
+
+import (
+	"slices"
+	"strings"
+)
+
+// checkAnswer refuses an answer to op that is not the one k asked for:
+// no value at all (an error body sent with HTTP 200, an empty object), a
+// secret other than k's (a cache in the path that keys on the URL alone
+// answers every POST to / alike), or a version other than the one k
+// pins. Secrets Manager never sends these; handed on, they would give a
+// mapping an empty value or another secret's. What an answer leaves out
+// (a fake, a minimal agent) is not held against it.
+func checkAnswer(op string, k key, s *Secret) error {
+	switch {
+	case s.String == nil && s.Binary == nil:
+		return &answerError{"the answer to " + op + " holds neither SecretString nor SecretBinary: it is not what Secrets Manager sends"}
+	case !sameSecret(k, s.Name, s.ARN):
+		return &answerError{"the answer to " + op + " is for another secret: it is not what Secrets Manager sends"}
+	case k.versionID != "" && s.VersionID != "" && s.VersionID != k.versionID,
+		k.stage != "" && len(s.Stages) > 0 && !slices.Contains(s.Stages, k.stage):
+		return &answerError{"the answer to " + op + " is for another version than " + versionOf(k) + ": it is not what Secrets Manager sends"}
+	}
+	return nil
+}
+
+// sameSecret reports whether an answer with this name and ARN (either
+// may be missing) can be the secret k names: an ARN id by its ARN (full,
+// or partial followed by the 6-character suffix), a name by its name and
+// the region of its ARN. Case is not held against it.
+func sameSecret(k key, name, arn string) bool {
+	eq := strings.EqualFold
+	id := k.secretID
+	switch {
+	case isARN(id) && arn != "":
+		return eq(arn, id) || len(arn) == len(id)+7 && eq(arn[:len(id)], id) && fullARNTail.MatchString(arn[len(id):])
+	case isARN(id) && name != "":
+		n, _ := arnName(id)
+		return eq(name, n) || fullARNSuffix.MatchString(n) && eq(name, n[:len(n)-7])
+	case isARN(id):
+		return true
+	}
+	if arn != "" && k.region != "" {
+		// arn:PARTITION:secretsmanager:REGION:…
+		if f := strings.SplitN(arn, ":", 5); len(f) < 5 || !eq(f[3], k.region) {
+			return false
+		}
+	}
+	if name != "" && !eq(name, id) {
+		// A name given with its suffix reads the secret of the name
+		// without it.
+		return arn != "" && len(arn) > len(id) && eq(arn[len(arn)-len(id):], id) && strings.HasSuffix(arn[:len(arn)-len(id)], ":secret:")
+	}
+	return true
+}
+
+// answerError is an answer that is not the one asked for.
+type answerError struct{ cause string }
+
+func (e *answerError) Error() string { return e.cause }
+
+func (e *answerError) Explain() (cause, hint string) {
+	return e.cause, "something on the path answered in Secrets Manager's place (a proxy or cache, or the endpoint or agent given): check AWS_ENDPOINT_URL_SECRETS_MANAGER or --agent, and any proxy in between"
+}
