@@ -389,3 +389,22 @@ func TestBodyStalledOrCutIsRetried(t *testing.T) {
 		})
 	}
 }
+
+// The agent reads a name in its own region, whatever --region says: its
+// answer from there is not refused as another secret's. Another name is.
+func TestAnswerFromTheAgentsRegion(t *testing.T) {
+	name := "db"
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf","Name":%q,"SecretString":"v"}`, name)
+	})
+	r := &resolve.Resolver{Clients: c, Region: "eu-west-1", NoBatch: true}
+	res := r.Fetch(context.Background(), []ref.Ref{mustRef(t, "db")})[0]
+	if res.Err != nil || *res.Secret.String != "v" {
+		t.Fatalf("Fetch = %+v", res)
+	}
+	name = "other"
+	res = r.Fetch(context.Background(), []ref.Ref{mustRef(t, "db")})[0]
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "is for another secret") {
+		t.Fatalf("Fetch = %+v, want an answer for another secret refused", res)
+	}
+}

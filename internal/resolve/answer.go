@@ -1,9 +1,28 @@
 package resolve
 
 import (
+	"context"
 	"slices"
 	"strings"
 )
+
+// checked is res, or its failure when its answer is not the one k asked
+// for (see checkAnswer). A name's region is held against the answer only
+// where the clients say which region a name is read in: the agent reads
+// in its own, whatever --region says.
+func (r *Resolver) checked(ctx context.Context, op string, k key, res Result) Result {
+	if res.Secret == nil {
+		return res
+	}
+	want := k
+	if _, ok := r.Clients.(DefaultRegioner); !ok && !isARN(k.secretID) {
+		want.region = ""
+	}
+	if err := checkAnswer(op, want, res.Secret); err != nil {
+		return Result{Err: classify(ctx, err, k)}
+	}
+	return res
+}
 
 // checkAnswer refuses an answer to op that is not the one k asked for:
 // no value at all (an error body sent with HTTP 200, an empty object), a
@@ -42,8 +61,10 @@ func sameSecret(k key, name, arn string) bool {
 		return true
 	}
 	if arn != "" && k.region != "" {
-		// arn:PARTITION:secretsmanager:REGION:…
-		if f := strings.SplitN(arn, ":", 5); len(f) < 5 || !eq(f[3], k.region) {
+		// arn:PARTITION:secretsmanager:REGION:…; a FIPS pseudo-region
+		// (fips-us-east-1, us-east-1-fips) reads the region it names.
+		region := strings.TrimSuffix(strings.TrimPrefix(k.region, "fips-"), "-fips")
+		if f := strings.SplitN(arn, ":", 5); len(f) < 5 || !eq(f[3], region) {
 			return false
 		}
 	}

@@ -213,3 +213,17 @@ func TestBatchEntryWithNoValue(t *testing.T) {
 		t.Errorf("b: %+v, want B", res[1])
 	}
 }
+
+// A FIPS pseudo-region reads the region it names: an answer from there is
+// the secret asked for.
+func TestSameSecretFIPSRegion(t *testing.T) {
+	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+	for _, region := range []string{"us-east-1", "fips-us-east-1", "us-east-1-fips", "US-EAST-1"} {
+		if !sameSecret(key{secretID: "db", region: region}, "db", arn) {
+			t.Errorf("region %s: refused an answer from us-east-1", region)
+		}
+	}
+	if sameSecret(key{secretID: "db", region: "us-west-2"}, "db", arn) {
+		t.Error("region us-west-2: took an answer from us-east-1")
+	}
+}

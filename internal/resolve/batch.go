@@ -149,7 +149,7 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 			rest = append(rest, f)
 			continue
 		case match != nil:
-			f.result = checked(ctx, opBatch, f.key, Result{Secret: &Secret{
+			f.result = r.checked(ctx, opBatch, f.key, Result{Secret: &Secret{
 				ARN:       deref(match.ARN),
 				Name:      deref(match.Name),
 				VersionID: deref(match.VersionId),
@@ -277,7 +277,7 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		got, perr := r.callGet(ctx, client, f.key, true)
 		switch {
 		case perr == nil:
-			f.result = checked(ctx, opGet, f.key, secretOf(got))
+			f.result = r.checked(ctx, opGet, f.key, secretOf(got))
 			*pending = (*pending)[1:]
 			in.SecretIdList = in.SecretIdList[1:]
 			// The probe found room. Under one shared limit the batch call

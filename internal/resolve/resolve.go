@@ -250,18 +250,7 @@ func (r *Resolver) getOne(ctx context.Context, k key) Result {
 	if err != nil {
 		return Result{Err: classify(ctx, err, k)}
 	}
-	return checked(ctx, opGet, k, secretOf(out))
-}
-
-// checked is res, or its failure when its answer is not the one k asked
-// for (see checkAnswer).
-func checked(ctx context.Context, op string, k key, res Result) Result {
-	if res.Secret != nil {
-		if err := checkAnswer(op, k, res.Secret); err != nil {
-			return Result{Err: classify(ctx, err, k)}
-		}
-	}
-	return res
+	return r.checked(ctx, opGet, k, secretOf(out))
 }
 
 // callGet makes one GetSecretValue call (one attempt, or the SDK's
