@@ -408,3 +408,44 @@ func TestAnswerFromTheAgentsRegion(t *testing.T) {
 		t.Fatalf("Fetch = %+v, want an answer for another secret refused", res)
 	}
 }
+
+// An answer other than 200 whose body is JSON but no error (an answer,
+// say, passed on with the wrong status) is not quoted: it may hold the
+// value. Plain text, the agent's own refusals, still is.
+func TestErrorAnswerThatIsJSONIsNotQuoted(t *testing.T) {
+	for _, body := range []string{
+		`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:n-AbCdEf","Name":"n","SecretString":"SENTINEL"}`,
+		`["SENTINEL"]`,
+		`"SENTINEL"`,
+	} {
+		c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(body))
+		})
+		_, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+		if err == nil || strings.Contains(err.Error(), "SENTINEL") || !strings.Contains(err.Error(), "HTTP 500") {
+			t.Errorf("%s: err = %v, want HTTP 500 without the body", body, err)
+		}
+	}
+}
+
+// The agent's answer is read as the SDK reads Secrets Manager's: member
+// names exactly as GetSecretValue writes them, the last of duplicates.
+// encoding/json alone would take "secretstring" for SecretString.
+func TestAnswerKeysAreExact(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"Name":"n","SecretString":"right","secretstring":"wrong"}`: "right",
+		`{"Name":"n","SECRETSTRING":"wrong","SecretString":"right"}`: "right",
+		`{"Name":"n","SecretString":"wrong","SecretString":"right"}`: "right",
+		`{"Name":"n","secretString":"wrong"}`:                        "", // no value
+	} {
+		c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) })
+		out, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+		switch {
+		case want == "" && err == nil:
+			t.Errorf("%s: got %q, want no value", body, *out.SecretString)
+		case want != "" && (err != nil || *out.SecretString != want):
+			t.Errorf("%s: got %v, %v; want %q", body, out, err, want)
+		}
+	}
+}
