@@ -181,6 +181,28 @@ type output struct {
 	VersionStages []string `json:"VersionStages"`
 }
 
+// decodeOutput reads an answer as the SDK reads Secrets Manager's: each
+// member by its exact name (encoding/json alone would take "secretstring"
+// for SecretString), the last of duplicates.
+func decodeOutput(body []byte) (output, error) {
+	var o output
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return o, err
+	}
+	for name, field := range map[string]any{
+		"ARN": &o.ARN, "Name": &o.Name, "VersionId": &o.VersionId,
+		"SecretString": &o.SecretString, "SecretBinary": &o.SecretBinary, "VersionStages": &o.VersionStages,
+	} {
+		if raw, ok := members[name]; ok {
+			if err := json.Unmarshal(raw, field); err != nil {
+				return o, err
+			}
+		}
+	}
+	return o, nil
+}
+
 // GetSecretValue reads one secret version through the agent.
 func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
 	q := url.Values{}
@@ -195,8 +217,8 @@ func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput,
 	if err != nil {
 		return nil, err
 	}
-	var o output
-	if err := json.Unmarshal(body, &o); err != nil {
+	o, err := decodeOutput(body)
+	if err != nil {
 		// Never the body, nor json's message about it: both may quote
 		// the value.
 		return nil, &Error{Cause: "the agent's answer is not GetSecretValue JSON", Hint: "check that " + c.base + " is the Secrets Manager Agent or the Lambda extension"}
@@ -356,6 +378,11 @@ func (c *Client) answerError(status int, body []byte) error {
 	text := oneLine(errors.New(string(body)))
 	if len(text) > 200 {
 		text = text[:200] + "…"
+	}
+	if json.Valid(body) {
+		// JSON that is no error is an answer, which may hold the value:
+		// only the agent's plain-text refusals are quoted.
+		text = ""
 	}
 	if text == "" {
 		text = http.StatusText(status)
