@@ -227,3 +227,50 @@ func TestSameSecretFIPSRegion(t *testing.T) {
 		t.Error("region us-west-2: took an answer from us-east-1")
 	}
 }
+
+// A batch answer that lists one secret version twice with two values, or
+// a version that is not AWSCURRENT, cannot say which value is current:
+// the secret is read on its own.
+func TestBatchEntriesThatDisagreeAreReadAlone(t *testing.T) {
+	for name, entries := range map[string]func(f *fakeAPI) []types.SecretValueEntry{
+		"one version, two values": func(f *fakeAPI) []types.SecretValueEntry {
+			return []types.SecretValueEntry{
+				{Name: ptr("a"), ARN: ptr(f.secrets[0].arn), VersionId: ptr(currentID), VersionStages: []string{"AWSCURRENT"}, SecretString: ptr("A")},
+				{Name: ptr("a"), ARN: ptr(f.secrets[0].arn), VersionId: ptr(currentID), VersionStages: []string{"AWSCURRENT"}, SecretString: ptr("WRONG")},
+				{Name: ptr("b"), ARN: ptr(f.secrets[1].arn), VersionId: ptr(currentID), VersionStages: []string{"AWSCURRENT"}, SecretString: ptr("B")},
+			}
+		},
+		"not AWSCURRENT": func(f *fakeAPI) []types.SecretValueEntry {
+			return []types.SecretValueEntry{
+				{Name: ptr("a"), ARN: ptr(f.secrets[0].arn), VersionId: ptr(previousID), VersionStages: []string{"AWSPREVIOUS"}, SecretString: ptr("WRONG")},
+				{Name: ptr("b"), ARN: ptr(f.secrets[1].arn), VersionId: ptr(currentID), VersionStages: []string{"AWSCURRENT"}, SecretString: ptr("B")},
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := (&fakeAPI{}).add("a", "A").add("b", "B")
+			f.entries = func([]string) []types.SecretValueEntry { return entries(f) }
+			r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"us-east-1": f}}, Region: "us-east-1", retry: instant()}
+			res := r.Fetch(context.Background(), []ref.Ref{{SecretID: "a"}, {SecretID: "b"}})
+			if v := value(res[0]); v != "A" {
+				t.Errorf("a = %q (%v), want A", v, res[0].Err)
+			}
+			if v := value(res[1]); v != "B" {
+				t.Errorf("b = %q (%v), want B", v, res[1].Err)
+			}
+		})
+	}
+}
+
+// A single read of AWSCURRENT answered with a version whose stages leave
+// AWSCURRENT out is refused.
+func TestCurrentReadAnsweredWithAnotherVersion(t *testing.T) {
+	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		w.Write([]byte(`{"Name":"db","VersionId":"v0","VersionStages":["AWSPREVIOUS"],"SecretString":"SENTINEL"}`))
+	})
+	res := r.Fetch(context.Background(), []ref.Ref{{SecretID: "db"}})[0]
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "is for another version than stage AWSCURRENT") {
+		t.Fatalf("Fetch = %+v, want the answer refused", res)
+	}
+}
