@@ -28,18 +28,22 @@ func (r *Resolver) checked(ctx context.Context, op string, k key, res Result) Re
 // no value at all (an error body sent with HTTP 200, an empty object), a
 // secret other than k's (a cache in the path that keys on the URL alone
 // answers every POST to / alike), or a version other than the one k
-// pins. Secrets Manager never sends these; handed on, they would give a
+// pins (AWSCURRENT when it pins none). Secrets Manager never sends these; handed on, they would give a
 // mapping an empty value or another secret's. What an answer leaves out
 // (a fake, a minimal agent) is not held against it.
 func checkAnswer(op string, k key, s *Secret) error {
+	stage := k
+	if k.versionID == "" && k.stage == "" {
+		stage.stage = "AWSCURRENT"
+	}
 	switch {
 	case s.String == nil && s.Binary == nil:
 		return &answerError{"the answer to " + op + " holds neither SecretString nor SecretBinary: it is not what Secrets Manager sends"}
 	case !sameSecret(k, s.Name, s.ARN):
 		return &answerError{"the answer to " + op + " is for another secret: it is not what Secrets Manager sends"}
 	case k.versionID != "" && s.VersionID != "" && s.VersionID != k.versionID,
-		k.stage != "" && len(s.Stages) > 0 && !slices.Contains(s.Stages, k.stage):
-		return &answerError{"the answer to " + op + " is for another version than " + versionOf(k) + ": it is not what Secrets Manager sends"}
+		stage.stage != "" && len(s.Stages) > 0 && !slices.Contains(s.Stages, stage.stage):
+		return &answerError{"the answer to " + op + " is for another version than " + versionOf(stage) + ": it is not what Secrets Manager sends"}
 	}
 	return nil
 }

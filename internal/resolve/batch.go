@@ -1,9 +1,11 @@
 package resolve
 
 import (
+	"bytes"
 	"context"
 	"math/bits"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -139,7 +141,11 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 			if !answers(f.key.secretID, deref(v.Name), deref(v.ARN)) {
 				continue
 			}
-			if match != nil && (deref(match.ARN) != deref(v.ARN) || deref(match.VersionId) != deref(v.VersionId)) {
+			if len(v.VersionStages) > 0 && !slices.Contains(v.VersionStages, "AWSCURRENT") {
+				continue // not the version asked for; read alone if no other is
+			}
+			if match != nil && (deref(match.ARN) != deref(v.ARN) || deref(match.VersionId) != deref(v.VersionId) ||
+				!sameValue(match, v)) {
 				ambiguous = true
 			}
 			match = v
@@ -175,6 +181,12 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 		}
 	}
 	return stillPending, rest
+}
+
+// sameValue reports whether two entries hold the same value.
+func sameValue(a, b *types.SecretValueEntry) bool {
+	return (a.SecretString == nil) == (b.SecretString == nil) && deref(a.SecretString) == deref(b.SecretString) &&
+		bytes.Equal(a.SecretBinary, b.SecretBinary)
 }
 
 // readAlone reports whether a secret's error inside a batch answer is
