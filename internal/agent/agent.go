@@ -343,8 +343,12 @@ func (c *Client) stalled(err error) *Error {
 	if !errors.As(err, &at) {
 		return nil
 	}
+	cause := fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond))
+	if at.Body {
+		cause = fmt.Sprintf("the answer from the agent at %s did not end within %v of its headers", c.base, at.After.Round(100*time.Millisecond))
+	}
 	return &Error{
-		Cause: fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond)),
+		Cause: cause,
 		Hint:  "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: check that the agent is healthy, or raise --timeout",
 		Err:   err,
 	}

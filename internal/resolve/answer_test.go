@@ -274,3 +274,25 @@ func TestCurrentReadAnsweredWithAnotherVersion(t *testing.T) {
 		t.Fatalf("Fetch = %+v, want the answer refused", res)
 	}
 }
+
+// An answer that stalls after its headers on every attempt fails at
+// --timeout saying so, and naming the endpoint.
+func TestAnswerBodyStalledEveryTime(t *testing.T) {
+	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"SecretString":"SENTINEL`))
+		w.(http.Flusher).Flush()
+		<-req.Context().Done()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
+	if res.Err == nil {
+		t.Fatal("Fetch succeeded")
+	}
+	if msg := res.Err.Error(); !strings.Contains(msg, "the answer from http://127.0.0.1:") || !strings.Contains(msg, "did not end within 2s of its headers after") || strings.Contains(msg, "SENTINEL") {
+		t.Errorf("error %q, want one that says the answer did not end, naming the endpoint", msg)
+	}
+}

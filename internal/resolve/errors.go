@@ -114,6 +114,9 @@ func classify(ctx context.Context, err error, k key) error {
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or " + moreRetries(err)
 	case isAttemptTimeout(err):
 		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
+		if at := (*AttemptTimeoutError)(nil); errors.As(err, &at) && at.Body {
+			e.Cause = "the answer from " + endpoint(err) + " did not end within " + attemptTimeout(err) + " of its headers" + attempts(err)
+		}
 		e.Hint = "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: something on the network path (a proxy, a firewall, the VPC endpoint) holds requests; check it, or raise --timeout"
 	case isCut(err):
 		e.Cause = "the connection to " + endpoint(err) + " was cut during the answer" + attempts(err)
@@ -275,6 +278,10 @@ func endpoint(err error) string {
 	var ce *AnswerCutError
 	if errors.As(err, &ce) {
 		return ce.URL
+	}
+	var at *AttemptTimeoutError
+	if errors.As(err, &at) && at.URL != "" {
+		return at.URL
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

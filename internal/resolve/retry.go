@@ -231,9 +231,16 @@ func AttemptTimeout(left time.Duration) time.Duration {
 // deadline; the connection it used is closed.
 type AttemptTimeoutError struct {
 	After time.Duration
+	// Body: the answer's headers came in time, and the rest did not;
+	// URL is then the endpoint's scheme://host.
+	Body bool
+	URL  string
 }
 
 func (e *AttemptTimeoutError) Error() string {
+	if e.Body {
+		return fmt.Sprintf("the answer did not end within %v of its headers", e.After)
+	}
 	return fmt.Sprintf("no answer within %v", e.After)
 }
 
@@ -324,7 +331,7 @@ func (b *attemptBody) Read(p []byte) (int, error) {
 	switch {
 	case err == nil || err == io.EOF:
 	case b.fired.Load() && b.req.Context().Err() == nil:
-		err = &AttemptTimeoutError{After: b.after}
+		err = &AttemptTimeoutError{After: b.after, Body: true, URL: b.req.URL.Scheme + "://" + b.req.URL.Host}
 	case b.req.Context().Err() == nil:
 		err = &AnswerCutError{URL: b.req.URL.Scheme + "://" + b.req.URL.Host, Err: err}
 	}
