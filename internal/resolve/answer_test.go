@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/smexec/smexec/internal/ref"
 )
@@ -294,5 +296,32 @@ func TestAnswerBodyStalledEveryTime(t *testing.T) {
 	}
 	if msg := res.Err.Error(); !strings.Contains(msg, "the answer from http://127.0.0.1:") || !strings.Contains(msg, "did not end within 2s of its headers after") || strings.Contains(msg, "SENTINEL") {
 		t.Errorf("error %q, want one that says the answer did not end, naming the endpoint", msg)
+	}
+}
+
+// An endpoint that does not know BatchGetSecretValue (an emulator, or a
+// proxy that lets only some operations through) is read from one secret
+// at a time, as when the batch call is denied, rather than failing every
+// secret of the batch.
+func TestFetchBatchUnknownOperationFallsBack(t *testing.T) {
+	for name, err := range map[string]error{
+		"UnknownOperationException": &smithy.GenericAPIError{Code: "UnknownOperationException", Message: "unknown operation"},
+		"InvalidAction":             &smithy.GenericAPIError{Code: "InvalidAction", Message: "not valid for this web service"},
+		"HTTP 501": &smithy.OperationError{ServiceID: "Secrets Manager", OperationName: "BatchGetSecretValue", Err: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusNotImplemented}},
+			Err:      &smithy.GenericAPIError{Code: "InternalFailure", Message: "API action 'BatchGetSecretValue' not yet implemented"},
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+			api.batchErr = err
+			r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, retry: instant()}
+			got := r.Fetch(context.Background(), refs(t, "a", "b"))
+			for i, want := range []string{"value a", "value b"} {
+				if v := value(got[i]); v != want {
+					t.Errorf("result %d = %q (%v), want %q", i, v, got[i].Err, want)
+				}
+			}
+		})
 	}
 }
