@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/bits"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -250,12 +251,18 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 	}
 	denied := func(err error) bool {
 		code, _ := apiError(err)
-		if !isDenied(err, code) {
+		switch {
+		case isDenied(err, code):
+			r.fallbackOnce.Do(func() {
+				r.log().Debug("BatchGetSecretValue denied; reading each secret with GetSecretValue", "region", region)
+			})
+		case unknownOperation(err, code):
+			r.fallbackOnce.Do(func() {
+				r.log().Debug("BatchGetSecretValue unknown to the endpoint; reading each secret with GetSecretValue", "region", region)
+			})
+		default:
 			return false
 		}
-		r.fallbackOnce.Do(func() {
-			r.log().Debug("BatchGetSecretValue denied; reading each secret with GetSecretValue", "region", region)
-		})
 		return true
 	}
 	if r.sdkRetries {
@@ -325,6 +332,17 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		return nil, true, nil
 	}
 	return out, false, err
+}
+
+// unknownOperation reports whether the endpoint does not know the call:
+// an emulator without BatchGetSecretValue, or a proxy that lets only some
+// operations through. Single reads may still work.
+func unknownOperation(err error, code string) bool {
+	switch code {
+	case "UnknownOperationException", "InvalidAction", "NotImplemented":
+		return true
+	}
+	return httpStatus(err) == http.StatusNotImplemented
 }
 
 // probeDue reports whether the n-th throttled batch attempt is followed
