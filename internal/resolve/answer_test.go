@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -323,5 +324,24 @@ func TestFetchBatchUnknownOperationFallsBack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Secrets Manager's answers carry a few hundred bytes of headers; an
+// endpoint that sends megabytes of them is refused early, not buffered
+// (up to 10 MiB each by default, times every request in flight).
+func TestHugeHeadersAreRefused(t *testing.T) {
+	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		for i := range 64 {
+			w.Header().Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("x", 16<<10))
+		}
+		w.Write([]byte(goodAnswer))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
+	if res.Err == nil {
+		t.Fatal("an answer with 1 MiB of headers was taken")
 	}
 }
