@@ -75,7 +75,9 @@ func New(rawURL string, environ []string) (*Client, error) {
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: resolve.DefaultConcurrency,
-		IdleConnTimeout:     30 * time.Second,
+		// An agent's answer has a few hundred bytes of headers.
+		MaxResponseHeaderBytes: resolve.MaxAnswerHeaders,
+		IdleConnTimeout:        30 * time.Second,
 	}
 	return &Client{
 		url:       strings.TrimSuffix(u.String(), "/") + "/secretsmanager/get",

@@ -331,7 +331,9 @@ func TestFetchBatchUnknownOperationFallsBack(t *testing.T) {
 // endpoint that sends megabytes of them is refused early, not buffered
 // (up to 10 MiB each by default, times every request in flight).
 func TestHugeHeadersAreRefused(t *testing.T) {
+	var requests atomic.Int32
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
+		requests.Add(1)
 		io.Copy(io.Discard, req.Body)
 		for i := range 64 {
 			w.Header().Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("x", 16<<10))
@@ -343,5 +345,11 @@ func TestHugeHeadersAreRefused(t *testing.T) {
 	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
 	if res.Err == nil {
 		t.Fatal("an answer with 1 MiB of headers was taken")
+	}
+	if msg := res.Err.Error(); msg != "secret db in us-east-1: the answer to GetSecretValue has more than 64 KiB of headers, more than Secrets Manager sends" {
+		t.Errorf("error %q", msg)
+	}
+	if requests.Load() != 1 {
+		t.Errorf("%d requests, want 1: an endpoint that answers so is not retried", requests.Load())
 	}
 }

@@ -3,7 +3,9 @@ package resolve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -17,6 +19,34 @@ import (
 const maxAnswer = 16 << 20
 
 var errAnswerTooLarge = errors.New("answer larger than 16 MiB")
+
+// MaxAnswerHeaders bounds the headers of an answer. Secrets Manager's,
+// and the agent's, take a few hundred bytes; without a bound, net/http
+// buffers up to 10 MiB of them for every request in flight.
+const MaxAnswerHeaders = 64 << 10
+
+// HeadersTooLargeError is an answer with more than MaxAnswerHeaders of
+// headers. Not worth retrying: the endpoint is not Secrets Manager.
+type HeadersTooLargeError struct{ Err error }
+
+func (e *HeadersTooLargeError) Error() string {
+	return fmt.Sprintf("the answer has more than %d KiB of headers", MaxAnswerHeaders>>10)
+}
+
+func (e *HeadersTooLargeError) Unwrap() error { return e.Err }
+
+// RetryableError tells the SDK's retryer, and smexec's, not to retry.
+func (e *HeadersTooLargeError) RetryableError() bool { return false }
+
+// headersTooLarge turns net/http's error for an answer past
+// MaxResponseHeaderBytes, which has no type of its own, into a
+// *HeadersTooLargeError.
+func headersTooLarge(err error) error {
+	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
+		return &HeadersTooLargeError{Err: err}
+	}
+	return err
+}
 
 // limitAnswer is an SDK API option that caps the body of every answer at
 // maxAnswer. It sits innermost in the deserialize step, so it wraps the

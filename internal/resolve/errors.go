@@ -121,6 +121,9 @@ func classify(ctx context.Context, err error, k key) error {
 	case isCut(err):
 		e.Cause = "the connection to " + endpoint(err) + " was cut during the answer" + attempts(err)
 		e.Hint = "something on the network path (a proxy, a firewall, the VPC endpoint) dropped the connection; check the path to the Secrets Manager endpoint"
+	case isHeadersTooLarge(err):
+		e.Cause = fmt.Sprintf("the answer to %s has more than %d KiB of headers, more than Secrets Manager sends", operation(err), MaxAnswerHeaders>>10)
+		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case errors.Is(err, errAnswerTooLarge):
 		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), maxAnswer>>20)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
@@ -259,6 +262,11 @@ func isRetryQuota(err error) bool {
 func isAttemptTimeout(err error) bool {
 	var at *AttemptTimeoutError
 	return errors.As(err, &at)
+}
+
+func isHeadersTooLarge(err error) bool {
+	var he *HeadersTooLargeError
+	return errors.As(err, &he)
 }
 
 func isCut(err error) bool {

@@ -272,10 +272,11 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if d = AttemptTimeout(left); d >= left {
 			// The run's own deadline comes first: nothing to add.
 			resp, err := t.next.RoundTrip(req)
-			if err == nil {
-				resp.Body = &attemptBody{ReadCloser: resp.Body, req: req, cancel: func() {}}
+			if err != nil {
+				return nil, headersTooLarge(err)
 			}
-			return resp, err
+			resp.Body = &attemptBody{ReadCloser: resp.Body, req: req, cancel: func() {}}
+			return resp, nil
 		}
 	}
 	ctx, cancel := context.WithCancel(req.Context())
@@ -304,7 +305,7 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, headersTooLarge(err)
 	}
 	b := &attemptBody{ReadCloser: resp.Body, req: req, cancel: cancel, after: d}
 	b.timer = time.AfterFunc(d, func() {
