@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -22,6 +23,8 @@ import (
 //	                     the first N requests get the headers and half the
 //	                     body, then the connection is cut, or held until the
 //	                     client leaves; the others the whole answer
+//	answer -pad N STATUS BODY
+//	                     the answer with N KiB of extra headers
 func TestDecodeScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/decode",
@@ -40,7 +43,7 @@ func TestDecodeScripts(t *testing.T) {
 
 func answerCmd(ts *testscript.TestScript, neg bool, args []string) {
 	broken, first := "", 0
-	if len(args) == 4 && (args[0] == "-cut" || args[0] == "-stall") {
+	if len(args) == 4 && (args[0] == "-cut" || args[0] == "-stall" || args[0] == "-pad") {
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)
 		broken, first, args = args[0], n, args[2:]
@@ -59,7 +62,11 @@ func answerCmd(ts *testscript.TestScript, neg bool, args []string) {
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if broken != "" && int(requests.Add(1)) <= first {
+		if broken == "-pad" {
+			for i := range first {
+				w.Header().Set("X-Pad-"+strconv.Itoa(i), strings.Repeat("x", 1<<10))
+			}
+		} else if broken != "" && int(requests.Add(1)) <= first {
 			w.Header().Set("Content-Length", strconv.Itoa(len(prefix)))
 			w.WriteHeader(status)
 			w.Write([]byte(prefix[:len(prefix)/2]))
