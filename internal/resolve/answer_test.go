@@ -353,3 +353,17 @@ func TestHugeHeadersAreRefused(t *testing.T) {
 		t.Errorf("%d requests, want 1: an endpoint that answers so is not retried", requests.Load())
 	}
 }
+
+// A GetSecretValue answer holds one value of at most 65,536 bytes: under
+// 400 KiB even with every byte escaped. One of 2 MiB is refused, not
+// decoded whole (for each of up to --concurrency reads at once).
+func TestGetAnswerCap(t *testing.T) {
+	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		w.Write([]byte(`{"Name":"db","SecretString":"` + strings.Repeat("x", 2<<20) + `"}`))
+	})
+	res := r.Fetch(context.Background(), []ref.Ref{{SecretID: "db"}})[0]
+	if res.Err == nil || res.Err.Error() != "secret db in us-east-1: the answer to GetSecretValue (HTTP 200) is larger than 1 MiB, more than Secrets Manager sends" {
+		t.Fatalf("Fetch = %+v, want the answer refused", res)
+	}
+}
