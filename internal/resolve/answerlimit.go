@@ -18,7 +18,20 @@ import (
 // decoder hold all of it.
 const maxAnswer = 16 << 20
 
-var errAnswerTooLarge = errors.New("answer larger than 16 MiB")
+// maxGetAnswer bounds a GetSecretValue answer: one value of 65,536 bytes
+// is under 400 KiB even with every byte escaped, and up to --concurrency
+// reads may be decoding at once.
+const maxGetAnswer = 1 << 20
+
+var errAnswerTooLarge = errors.New("answer too large")
+
+// answerCap is the bound of an answer to op.
+func answerCap(op string) int64 {
+	if op == opGet {
+		return maxGetAnswer
+	}
+	return maxAnswer
+}
 
 // MaxAnswerHeaders bounds the headers of an answer. Secrets Manager's,
 // and the agent's, take a few hundred bytes; without a bound, net/http
@@ -49,14 +62,14 @@ func headersTooLarge(err error) error {
 }
 
 // limitAnswer is an SDK API option that caps the body of every answer at
-// maxAnswer. It sits innermost in the deserialize step, so it wraps the
+// answerCap. It sits innermost in the deserialize step, so it wraps the
 // body before any decoder reads it, on every attempt.
 func limitAnswer(stack *middleware.Stack) error {
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("smexecAnswerLimit",
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleDeserialize(ctx, in)
 			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp.Response != nil && resp.Body != nil {
-				resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxAnswer}
+				resp.Body = &limitedBody{ReadCloser: resp.Body, left: answerCap(middleware.GetOperationName(ctx))}
 			}
 			return out, md, err
 		}), middleware.After)

@@ -125,7 +125,7 @@ func classify(ctx context.Context, err error, k key) error {
 		e.Cause = fmt.Sprintf("the answer to %s has more than %d KiB of headers, more than Secrets Manager sends", operation(err), MaxAnswerHeaders>>10)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case errors.Is(err, errAnswerTooLarge):
-		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), maxAnswer>>20)
+		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), answerCap(operation(err))>>20)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case isUndecodable(err):
 		// The SDK's message quotes the answer it could not parse, which a
