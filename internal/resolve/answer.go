@@ -28,9 +28,10 @@ func (r *Resolver) checked(ctx context.Context, op string, k key, res Result) Re
 // no value at all (an error body sent with HTTP 200, an empty object), a
 // secret other than k's (a cache in the path that keys on the URL alone
 // answers every POST to / alike), or a version other than the one k
-// pins (AWSCURRENT when it pins none). Secrets Manager never sends these; handed on, they would give a
-// mapping an empty value or another secret's. What an answer leaves out
-// (a fake, a minimal agent) is not held against it.
+// pins (AWSCURRENT when it pins none). Secrets Manager never sends these;
+// handed on, they would give a mapping an empty value or another
+// secret's. What an answer leaves out (a fake, a minimal agent) is not
+// held against it.
 func checkAnswer(op string, k key, s *Secret) error {
 	stage := k
 	if k.versionID == "" && k.stage == "" {
@@ -72,10 +73,16 @@ func sameSecret(k key, name, arn string) bool {
 			return false
 		}
 	}
-	if name != "" && !eq(name, id) {
-		// A name given with its suffix reads the secret of the name
-		// without it.
-		return arn != "" && len(arn) > len(id) && eq(arn[len(arn)-len(id):], id) && strings.HasSuffix(arn[:len(arn)-len(id)], ":secret:")
+	// A name given with its suffix reads the secret of the name without
+	// it: its ARN's name field is the id.
+	withSuffix := arn != "" && len(arn) > len(id) && eq(arn[len(arn)-len(id):], id) && strings.HasSuffix(arn[:len(arn)-len(id)], ":secret:")
+	switch {
+	case name != "":
+		return eq(name, id) || withSuffix
+	case arn != "":
+		// No name: the ARN's name field is the id and a suffix.
+		n, _ := arnName(arn)
+		return withSuffix || len(n) == len(id)+7 && eq(n[:len(id)], id) && fullARNTail.MatchString(n[len(id):])
 	}
 	return true
 }

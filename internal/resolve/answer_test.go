@@ -157,6 +157,7 @@ func TestAnswerIsTheOneAskedFor(t *testing.T) {
 		{"another partition's ARN", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"arn:aws-cn:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
 		{"a name that matches, an ARN that does not", ref.Ref{SecretID: arn, Region: "us-east-1"}, `{"Name":"db","ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz","SecretString":"SENTINEL"}`, "is for another secret"},
 		{"a name answered from another region", ref.Ref{SecretID: "db"}, `{"Name":"db","ARN":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
+		{"no name, another secret's ARN", ref.Ref{SecretID: "db"}, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf","SecretString":"SENTINEL"}`, "is for another secret"},
 		{"another version id", ref.Ref{SecretID: "db", VersionID: vid}, `{"Name":"db","VersionId":"` + otherVID + `","VersionStages":["AWSCURRENT"],"SecretString":"SENTINEL"}`, "is for another version"},
 		{"another stage", ref.Ref{SecretID: "db", VersionStage: "AWSPREVIOUS"}, `{"Name":"db","VersionId":"` + otherVID + `","VersionStages":["AWSCURRENT"],"SecretString":"SENTINEL"}`, "is for another version"},
 
@@ -167,6 +168,7 @@ func TestAnswerIsTheOneAskedFor(t *testing.T) {
 		{"the stage", ref.Ref{SecretID: "db", VersionStage: "AWSPREVIOUS"}, `{"Name":"db","VersionId":"` + vid + `","VersionStages":["AWSPREVIOUS"],"SecretString":"SENTINEL"}`, ""},
 		{"a name given with its suffix", ref.Ref{SecretID: "db-AbCdEf"}, `{"Name":"db","ARN":"` + arn + `","SecretString":"SENTINEL"}`, ""},
 		{"an empty binary", ref.Ref{SecretID: "db"}, `{"Name":"db","SecretBinary":""}`, "empty"},
+		{"no name, the ARN", ref.Ref{SecretID: "db"}, `{"ARN":"` + arn + `","SecretString":"SENTINEL"}`, ""},
 		{"an empty string", ref.Ref{SecretID: "db"}, `{"Name":"db","SecretString":""}`, "empty"},
 		{"an answer that names nothing", ref.Ref{SecretID: "db"}, `{"SecretString":"SENTINEL"}`, ""},
 	}
