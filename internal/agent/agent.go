@@ -75,7 +75,9 @@ func New(rawURL string, environ []string) (*Client, error) {
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: resolve.DefaultConcurrency,
-		IdleConnTimeout:     30 * time.Second,
+		// An agent's answer has a few hundred bytes of headers.
+		MaxResponseHeaderBytes: resolve.MaxAnswerHeaders,
+		IdleConnTimeout:        30 * time.Second,
 	}
 	return &Client{
 		url:       strings.TrimSuffix(u.String(), "/") + "/secretsmanager/get",
@@ -192,6 +194,28 @@ type output struct {
 	VersionStages []string `json:"VersionStages"`
 }
 
+// decodeOutput reads an answer as the SDK reads Secrets Manager's: each
+// member by its exact name (encoding/json alone would take "secretstring"
+// for SecretString), the last of duplicates.
+func decodeOutput(body []byte) (output, error) {
+	var o output
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return o, err
+	}
+	for name, field := range map[string]any{
+		"ARN": &o.ARN, "Name": &o.Name, "VersionId": &o.VersionId,
+		"SecretString": &o.SecretString, "SecretBinary": &o.SecretBinary, "VersionStages": &o.VersionStages,
+	} {
+		if raw, ok := members[name]; ok {
+			if err := json.Unmarshal(raw, field); err != nil {
+				return o, err
+			}
+		}
+	}
+	return o, nil
+}
+
 // GetSecretValue reads one secret version through the agent.
 func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
 	q := url.Values{}
@@ -206,8 +230,8 @@ func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput,
 	if err != nil {
 		return nil, err
 	}
-	var o output
-	if err := json.Unmarshal(body, &o); err != nil {
+	o, err := decodeOutput(body)
+	if err != nil {
 		// Never the body, nor json's message about it: both may quote
 		// the value.
 		return nil, &Error{Cause: "the agent's answer is not GetSecretValue JSON", Hint: "check that " + c.base + " is the Secrets Manager Agent or the Lambda extension"}
@@ -287,13 +311,8 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
-		var at *resolve.AttemptTimeoutError
-		if errors.As(err, &at) {
-			return nil, true, &Error{
-				Cause: fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond)),
-				Hint:  "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: check that the agent is healthy, or raise --timeout",
-				Err:   err,
-			}
+		if e := c.stalled(err); e != nil {
+			return nil, true, e
 		}
 		refused := errors.Is(err, syscall.ECONNREFUSED)
 		cause := "cannot reach the agent at " + c.base
@@ -310,7 +329,15 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 	// A secret is at most 64 KiB; the JSON around it adds little.
 	body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, false, &Error{Cause: "reading the agent's answer: " + oneLine(err), Err: err}
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		if e := c.stalled(err); e != nil {
+			return nil, true, e
+		}
+		// A body the connection cut short is worth another attempt.
+		var cut *resolve.AnswerCutError
+		return nil, errors.As(err, &cut), &Error{Cause: "reading the agent's answer: " + oneLine(err), Err: err}
 	}
 	if resp.StatusCode == http.StatusOK {
 		return body, false, nil
@@ -320,6 +347,24 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		retry = true
 	}
 	return nil, retry, c.answerError(resp.StatusCode, body)
+}
+
+// stalled is the error of an attempt that had no answer, or no whole
+// answer, within its own deadline; nil for any other err.
+func (c *Client) stalled(err error) *Error {
+	var at *resolve.AttemptTimeoutError
+	if !errors.As(err, &at) {
+		return nil
+	}
+	cause := fmt.Sprintf("no answer from the agent at %s within %v", c.base, at.After.Round(100*time.Millisecond))
+	if at.Body {
+		cause = fmt.Sprintf("the answer from the agent at %s did not end within %v of its headers", c.base, at.After.Round(100*time.Millisecond))
+	}
+	return &Error{
+		Cause: cause,
+		Hint:  "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: check that the agent is healthy, or raise --timeout",
+		Err:   err,
+	}
 }
 
 // answerError turns a failed answer into an error. The agent answers a
@@ -350,6 +395,11 @@ func (c *Client) answerError(status int, body []byte) error {
 	text := oneLine(errors.New(string(body)))
 	if len(text) > 200 {
 		text = text[:200] + "…"
+	}
+	if json.Valid(body) {
+		// JSON that is no error is an answer, which may hold the value:
+		// only the agent's plain-text refusals are quoted.
+		text = ""
 	}
 	if text == "" {
 		text = http.StatusText(status)

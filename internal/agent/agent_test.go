@@ -355,3 +355,97 @@ func TestStalledAgentSaysSo(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An answer whose body stalls after its headers is given up on at the
+// attempt's deadline and read again, as one with no headers is; a body
+// the connection cuts short is read again too.
+func TestBodyStalledOrCutIsRetried(t *testing.T) {
+	for _, kind := range []string{"stall", "cut"} {
+		t.Run(kind, func(t *testing.T) {
+			var requests atomic.Int32
+			c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+				if requests.Add(1) == 1 {
+					w.Header().Set("Content-Length", "100")
+					w.WriteHeader(http.StatusOK)
+					w.Write([]byte(`{"Name":"n","Secret`))
+					w.(http.Flusher).Flush()
+					if kind == "stall" {
+						<-r.Context().Done()
+						return
+					}
+					conn, _, _ := w.(http.Hijacker).Hijack()
+					conn.Close()
+					return
+				}
+				w.Write([]byte(`{"Name":"n","SecretString":"v"}`))
+			})
+			// 8 s left: each attempt gets 2 s.
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+			defer cancel()
+			out, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("n")})
+			if err != nil || *out.SecretString != "v" || requests.Load() != 2 {
+				t.Fatalf("out %v err %v after %d requests, want v after 2", out, err, requests.Load())
+			}
+		})
+	}
+}
+
+// The agent reads a name in its own region, whatever --region says: its
+// answer from there is not refused as another secret's. Another name is.
+func TestAnswerFromTheAgentsRegion(t *testing.T) {
+	name := "db"
+	c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf","Name":%q,"SecretString":"v"}`, name)
+	})
+	r := &resolve.Resolver{Clients: c, Region: "eu-west-1", NoBatch: true}
+	res := r.Fetch(context.Background(), []ref.Ref{mustRef(t, "db")})[0]
+	if res.Err != nil || *res.Secret.String != "v" {
+		t.Fatalf("Fetch = %+v", res)
+	}
+	name = "other"
+	res = r.Fetch(context.Background(), []ref.Ref{mustRef(t, "db")})[0]
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "is for another secret") {
+		t.Fatalf("Fetch = %+v, want an answer for another secret refused", res)
+	}
+}
+
+// An answer other than 200 whose body is JSON but no error (an answer,
+// say, passed on with the wrong status) is not quoted: it may hold the
+// value. Plain text, the agent's own refusals, still is.
+func TestErrorAnswerThatIsJSONIsNotQuoted(t *testing.T) {
+	for _, body := range []string{
+		`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:n-AbCdEf","Name":"n","SecretString":"SENTINEL"}`,
+		`["SENTINEL"]`,
+		`"SENTINEL"`,
+	} {
+		c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(body))
+		})
+		_, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+		if err == nil || strings.Contains(err.Error(), "SENTINEL") || !strings.Contains(err.Error(), "HTTP 500") {
+			t.Errorf("%s: err = %v, want HTTP 500 without the body", body, err)
+		}
+	}
+}
+
+// The agent's answer is read as the SDK reads Secrets Manager's: member
+// names exactly as GetSecretValue writes them, the last of duplicates.
+// encoding/json alone would take "secretstring" for SecretString.
+func TestAnswerKeysAreExact(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"Name":"n","SecretString":"right","secretstring":"wrong"}`: "right",
+		`{"Name":"n","SECRETSTRING":"wrong","SecretString":"right"}`: "right",
+		`{"Name":"n","SecretString":"wrong","SecretString":"right"}`: "right",
+		`{"Name":"n","secretString":"wrong"}`:                        "", // no value
+	} {
+		c := agentFunc(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) })
+		out, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("n")})
+		switch {
+		case want == "" && err == nil:
+			t.Errorf("%s: got %q, want no value", body, *out.SecretString)
+		case want != "" && (err != nil || *out.SecretString != want):
+			t.Errorf("%s: got %v, %v; want %q", body, out, err, want)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package resolve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -16,17 +18,58 @@ import (
 // decoder hold all of it.
 const maxAnswer = 16 << 20
 
-var errAnswerTooLarge = errors.New("answer larger than 16 MiB")
+// maxGetAnswer bounds a GetSecretValue answer: one value of 65,536 bytes
+// is under 400 KiB even with every byte escaped, and up to --concurrency
+// reads may be decoding at once.
+const maxGetAnswer = 1 << 20
+
+var errAnswerTooLarge = errors.New("answer too large")
+
+// answerCap is the bound of an answer to op.
+func answerCap(op string) int64 {
+	if op == opGet {
+		return maxGetAnswer
+	}
+	return maxAnswer
+}
+
+// MaxAnswerHeaders bounds the headers of an answer. Secrets Manager's,
+// and the agent's, take a few hundred bytes; without a bound, net/http
+// buffers up to 10 MiB of them for every request in flight.
+const MaxAnswerHeaders = 64 << 10
+
+// HeadersTooLargeError is an answer with more than MaxAnswerHeaders of
+// headers. Not worth retrying: the endpoint is not Secrets Manager.
+type HeadersTooLargeError struct{ Err error }
+
+func (e *HeadersTooLargeError) Error() string {
+	return fmt.Sprintf("the answer has more than %d KiB of headers", MaxAnswerHeaders>>10)
+}
+
+func (e *HeadersTooLargeError) Unwrap() error { return e.Err }
+
+// RetryableError tells the SDK's retryer, and smexec's, not to retry.
+func (e *HeadersTooLargeError) RetryableError() bool { return false }
+
+// headersTooLarge turns net/http's error for an answer past
+// MaxResponseHeaderBytes, which has no type of its own, into a
+// *HeadersTooLargeError.
+func headersTooLarge(err error) error {
+	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
+		return &HeadersTooLargeError{Err: err}
+	}
+	return err
+}
 
 // limitAnswer is an SDK API option that caps the body of every answer at
-// maxAnswer. It sits innermost in the deserialize step, so it wraps the
+// answerCap. It sits innermost in the deserialize step, so it wraps the
 // body before any decoder reads it, on every attempt.
 func limitAnswer(stack *middleware.Stack) error {
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("smexecAnswerLimit",
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleDeserialize(ctx, in)
 			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp.Response != nil && resp.Body != nil {
-				resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxAnswer}
+				resp.Body = &limitedBody{ReadCloser: resp.Body, left: answerCap(middleware.GetOperationName(ctx))}
 			}
 			return out, md, err
 		}), middleware.After)

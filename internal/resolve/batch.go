@@ -1,9 +1,12 @@
 package resolve
 
 import (
+	"bytes"
 	"context"
 	"math/bits"
+	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -139,7 +142,11 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 			if !answers(f.key.secretID, deref(v.Name), deref(v.ARN)) {
 				continue
 			}
-			if match != nil && (deref(match.ARN) != deref(v.ARN) || deref(match.VersionId) != deref(v.VersionId)) {
+			if len(v.VersionStages) > 0 && !slices.Contains(v.VersionStages, "AWSCURRENT") {
+				continue // not the version asked for; read alone if no other is
+			}
+			if match != nil && (deref(match.ARN) != deref(v.ARN) || deref(match.VersionId) != deref(v.VersionId) ||
+				!sameValue(match, v)) {
 				ambiguous = true
 			}
 			match = v
@@ -149,14 +156,14 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 			rest = append(rest, f)
 			continue
 		case match != nil:
-			f.result = Result{Secret: &Secret{
+			f.result = r.checked(ctx, opBatch, f.key, Result{Secret: &Secret{
 				ARN:       deref(match.ARN),
 				Name:      deref(match.Name),
 				VersionID: deref(match.VersionId),
 				Stages:    match.VersionStages,
 				String:    match.SecretString,
 				Binary:    match.SecretBinary,
-			}}
+			}})
 			continue
 		}
 		var apiErr error
@@ -175,6 +182,12 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 		}
 	}
 	return stillPending, rest
+}
+
+// sameValue reports whether two entries hold the same value.
+func sameValue(a, b *types.SecretValueEntry) bool {
+	return (a.SecretString == nil) == (b.SecretString == nil) && deref(a.SecretString) == deref(b.SecretString) &&
+		bytes.Equal(a.SecretBinary, b.SecretBinary)
 }
 
 // readAlone reports whether a secret's error inside a batch answer is
@@ -238,12 +251,18 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 	}
 	denied := func(err error) bool {
 		code, _ := apiError(err)
-		if !isDenied(err, code) {
+		switch {
+		case isDenied(err, code):
+			r.fallbackOnce.Do(func() {
+				r.log().Debug("BatchGetSecretValue denied; reading each secret with GetSecretValue", "region", region)
+			})
+		case unknownOperation(err, code):
+			r.fallbackOnce.Do(func() {
+				r.log().Debug("BatchGetSecretValue unknown to the endpoint; reading each secret with GetSecretValue", "region", region)
+			})
+		default:
 			return false
 		}
-		r.fallbackOnce.Do(func() {
-			r.log().Debug("BatchGetSecretValue denied; reading each secret with GetSecretValue", "region", region)
-		})
 		return true
 	}
 	if r.sdkRetries {
@@ -277,7 +296,7 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		got, perr := r.callGet(ctx, client, f.key, true)
 		switch {
 		case perr == nil:
-			f.result = secretOf(got)
+			f.result = r.checked(ctx, opGet, f.key, secretOf(got))
 			*pending = (*pending)[1:]
 			in.SecretIdList = in.SecretIdList[1:]
 			// The probe found room. Under one shared limit the batch call
@@ -313,6 +332,17 @@ func (r *Resolver) batchCall(ctx context.Context, client API, in *sm.BatchGetSec
 		return nil, true, nil
 	}
 	return out, false, err
+}
+
+// unknownOperation reports whether the endpoint does not know the call:
+// an emulator without BatchGetSecretValue, or a proxy that lets only some
+// operations through. Single reads may still work.
+func unknownOperation(err error, code string) bool {
+	switch code {
+	case "UnknownOperationException", "InvalidAction", "NotImplemented":
+		return true
+	}
+	return httpStatus(err) == http.StatusNotImplemented
 }
 
 // probeDue reports whether the n-th throttled batch attempt is followed

@@ -319,8 +319,11 @@ func TestFetchThrottledUntilTheDeadline(t *testing.T) {
 // throttled.
 func TestFetchLogsRequests(t *testing.T) {
 	api := (&fakeAPI{}).add("a", "value a").add("b", "value b")
+	var mu sync.Mutex
 	n := 0
 	api.before = func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
 		n++
 		if n <= 2 {
 			return throttled

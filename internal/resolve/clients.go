@@ -45,6 +45,7 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		// connect anew for the next.
 		bc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
+			t.MaxResponseHeaderBytes = MaxAnswerHeaders
 		})
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing

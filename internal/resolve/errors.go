@@ -135,17 +135,26 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		}
 		e.Cause += attempts(err)
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or " + moreRetries(err)
+	case isAttemptTimeout(err):
+		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
+		if at := (*AttemptTimeoutError)(nil); errors.As(err, &at) && at.Body {
+			e.Cause = "the answer from " + endpoint(err) + " did not end within " + attemptTimeout(err) + " of its headers" + attempts(err)
+		}
+		e.Hint = "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: something on the network path (a proxy, a firewall, the VPC endpoint) holds requests; check it, or raise --timeout"
+	case isCut(err):
+		e.Cause = "the connection to " + endpoint(err) + " was cut during the answer" + attempts(err)
+		e.Hint = "something on the network path (a proxy, a firewall, the VPC endpoint) dropped the connection; check the path to the Secrets Manager endpoint"
+	case isHeadersTooLarge(err):
+		e.Cause = fmt.Sprintf("the answer to %s has more than %d KiB of headers, more than Secrets Manager sends", operation(err), MaxAnswerHeaders>>10)
+		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case errors.Is(err, errAnswerTooLarge):
-		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), maxAnswer>>20)
+		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), answerCap(operation(err))>>20)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case isUndecodable(err):
 		// The SDK's message quotes the answer it could not parse, which a
 		// broken or hostile endpoint may have filled with a value.
 		e.Cause = fmt.Sprintf("could not decode the answer to %s%s: it is not what Secrets Manager sends", operation(err), statusOf(err))
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
-	case isAttemptTimeout(err):
-		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
-		e.Hint = "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: something on the network path (a proxy, a firewall, the VPC endpoint) holds requests; check it, or raise --timeout"
 	case code != "":
 		e.Cause = oneLine(code + ": " + msg)
 	case isDropped(err):
@@ -282,6 +291,16 @@ func isAttemptTimeout(err error) bool {
 	return errors.As(err, &at)
 }
 
+func isHeadersTooLarge(err error) bool {
+	var he *HeadersTooLargeError
+	return errors.As(err, &he)
+}
+
+func isCut(err error) bool {
+	var ce *AnswerCutError
+	return errors.As(err, &ce)
+}
+
 func attemptTimeout(err error) string {
 	var at *AttemptTimeoutError
 	errors.As(err, &at)
@@ -291,6 +310,14 @@ func attemptTimeout(err error) string {
 // endpoint names the endpoint a request that got no answer went to, as
 // scheme://host, or "the Secrets Manager endpoint".
 func endpoint(err error) string {
+	var ce *AnswerCutError
+	if errors.As(err, &ce) {
+		return ce.URL
+	}
+	var at *AttemptTimeoutError
+	if errors.As(err, &at) && at.URL != "" {
+		return at.URL
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {

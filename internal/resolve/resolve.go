@@ -285,7 +285,7 @@ func (r *Resolver) getOne(ctx context.Context, k key) Result {
 	if err != nil {
 		return Result{Err: classify(ctx, err, k)}
 	}
-	return secretOf(out)
+	return r.checked(ctx, opGet, k, secretOf(out))
 }
 
 // callGet makes one GetSecretValue call (one attempt, or the SDK's

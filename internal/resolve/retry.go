@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -230,9 +231,16 @@ func AttemptTimeout(left time.Duration) time.Duration {
 // deadline; the connection it used is closed.
 type AttemptTimeoutError struct {
 	After time.Duration
+	// Body: the answer's headers came in time, and the rest did not;
+	// URL is then the endpoint's scheme://host.
+	Body bool
+	URL  string
 }
 
 func (e *AttemptTimeoutError) Error() string {
+	if e.Body {
+		return fmt.Sprintf("the answer did not end within %v of its headers", e.After)
+	}
 	return fmt.Sprintf("no answer within %v", e.After)
 }
 
@@ -245,9 +253,12 @@ func (e *AttemptTimeoutError) Temporary() bool { return true }
 
 // AttemptDeadlines wraps an HTTP transport so that each request must
 // have its answer's headers within AttemptTimeout of the time its
-// context leaves (10 s without a deadline). A request past it is
-// cancelled, which closes its connection, and fails with
-// *AttemptTimeoutError, which retries treat as transient.
+// context leaves (10 s without a deadline), and the rest of the answer
+// within as long again: a body that stalls or trickles after timely
+// headers holds a connection as surely as no answer does. A request past
+// either is cancelled, which closes its connection, and fails with
+// *AttemptTimeoutError, which retries treat as transient. A body the
+// connection cuts short fails with *AnswerCutError, transient too.
 func AttemptDeadlines(next http.RoundTripper) http.RoundTripper {
 	return attemptTransport{next: next}
 }
@@ -260,7 +271,12 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		left := time.Until(dl)
 		if d = AttemptTimeout(left); d >= left {
 			// The run's own deadline comes first: nothing to add.
-			return t.next.RoundTrip(req)
+			resp, err := t.next.RoundTrip(req)
+			if err != nil {
+				return nil, headersTooLarge(err)
+			}
+			resp.Body = &attemptBody{ReadCloser: resp.Body, req: req, cancel: func() {}}
+			return resp, nil
 		}
 	}
 	ctx, cancel := context.WithCancel(req.Context())
@@ -289,20 +305,62 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, headersTooLarge(err)
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	b := &attemptBody{ReadCloser: resp.Body, req: req, cancel: cancel, after: d}
+	b.timer = time.AfterFunc(d, func() {
+		b.fired.Store(true)
+		cancel()
+	})
+	resp.Body = b
 	return resp, nil
 }
 
-// cancelOnClose releases the attempt's context once its body is done.
-type cancelOnClose struct {
+// attemptBody is an answer's body read within its attempt's deadline.
+// It releases the attempt's context once closed.
+type attemptBody struct {
 	io.ReadCloser
+	req    *http.Request
 	cancel context.CancelFunc
+	after  time.Duration
+	timer  *time.Timer // nil: the run's deadline is the body's
+	fired  atomic.Bool
 }
 
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
+func (b *attemptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case b.fired.Load() && b.req.Context().Err() == nil:
+		err = &AttemptTimeoutError{After: b.after, Body: true, URL: b.req.URL.Scheme + "://" + b.req.URL.Host}
+	case b.req.Context().Err() == nil:
+		err = &AnswerCutError{URL: b.req.URL.Scheme + "://" + b.req.URL.Host, Err: err}
+	}
+	return n, err
+}
+
+func (b *attemptBody) Close() error {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	err := b.ReadCloser.Close()
+	b.cancel()
 	return err
 }
+
+// AnswerCutError is an answer whose body the connection cut short (reset,
+// or closed before the length its headers gave): a failure of the path,
+// not of the answer, and worth another attempt.
+type AnswerCutError struct {
+	URL string // scheme://host of the endpoint
+	Err error
+}
+
+func (e *AnswerCutError) Error() string {
+	return "the connection to " + e.URL + " was cut during the answer: " + e.Err.Error()
+}
+
+func (e *AnswerCutError) Unwrap() error { return e.Err }
+
+// RetryableError marks it as worth retrying for the SDK's retryer too.
+func (e *AnswerCutError) RetryableError() bool { return true }
