@@ -147,12 +147,7 @@ func (r *Resolver) getParams(ctx context.Context, group []*fetch, alone bool) (r
 		out, err = r.callParams(ctx, client, region, names)
 		return err
 	}
-	if r.sdkRetries {
-		err = once(ctx)
-	} else {
-		err = r.policy().do(ctx, once)
-	}
-	if err != nil {
+	if err := r.retrying(ctx, once); err != nil {
 		if code, _ := apiError(err); !alone && len(group) > 1 && isDenied(err, code) {
 			return group
 		}

@@ -108,6 +108,16 @@ func (r *Resolver) policy() *policy {
 	return r.retry
 }
 
+// retrying runs once under the retry policy until it succeeds, fails
+// for good or runs out of time; when the SDK retries by the user's
+// settings, once is called once.
+func (r *Resolver) retrying(ctx context.Context, once func(context.Context) error) error {
+	if r.sdkRetries {
+		return once(ctx)
+	}
+	return r.policy().do(ctx, once)
+}
+
 func (r *Resolver) log() *slog.Logger {
 	if r.Log == nil {
 		return slog.New(slog.DiscardHandler)
@@ -277,12 +287,7 @@ func (r *Resolver) getOne(ctx context.Context, k key) Result {
 		out, err = r.callGet(ctx, client, k, false)
 		return err
 	}
-	if r.sdkRetries {
-		err = once(ctx)
-	} else {
-		err = r.policy().do(ctx, once)
-	}
-	if err != nil {
+	if err := r.retrying(ctx, once); err != nil {
 		return Result{Err: classify(ctx, err, k)}
 	}
 	return r.checked(ctx, opGet, k, secretOf(out))
