@@ -11,11 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,6 +38,7 @@ func main() {
 	delays := flag.String("delay", "0ms,20ms", "injected round-trip delays")
 	sidecarOnly := flag.Bool("sidecar-only", false, "measure only the Flyte sidecar form (smexec flyte-sidecar)")
 	peerList := flag.String("peers", "", "instead of make bench's tables, run smexec and these peers interleaved: NAME=PATH,... (chamber, vals)")
+	serveFlag := flag.Bool("serve", false, "start moto (plain and behind the TLS terminator), seed the secrets, print a run's environment, and wait for ^C")
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "startbench-")
 	if err == nil {
@@ -44,6 +47,8 @@ func main() {
 	}
 	switch {
 	case err != nil:
+	case *serveFlag:
+		err = serve(ints(*ns), durations(*delays)[0], tmp)
 	case *peerList != "":
 		err = peers(*bin, *peerList, *k, ints(*ns), durations(*delays), tmp)
 	default:
@@ -88,11 +93,16 @@ func benchEnv(ep endpoint) []string {
 	env := slices.DeleteFunc(slices.Clone(os.Environ()), func(kv string) bool {
 		return strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "SSL_CERT_") || strings.HasPrefix(kv, "CHAMBER_")
 	})
-	env = append(env,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+ep.url,
+	return append(env, benchVars(ep)...)
+}
+
+// benchVars are the variables benchEnv sets.
+func benchVars(ep endpoint) []string {
+	return append([]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + ep.url,
 		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	return append(env, ep.env...)
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}, ep.env...)
 }
 
 // motoEndpoint opens moto at url behind a fresh delay proxy, and, when
@@ -148,6 +158,37 @@ func setup(tmp string, maxN int) (srv *moto.Server, names []string, values map[s
 		return nil, nil, nil, nil, err
 	}
 	return srv, names, values, tlsRun, nil
+}
+
+// serve starts moto behind the delay proxy, plain and behind the TLS
+// terminator, seeds the secrets, writes a mappings file for each N, prints
+// the environment of a run for each, and waits for an interrupt: for
+// tracing one run by hand (strace, GODEBUG, perf).
+func serve(ns []int, delay time.Duration, tmp string) error {
+	srv, names, _, tlsRun, err := setup(tmp, slices.Max(ns))
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	for _, n := range ns {
+		path := filepath.Join(tmp, fmt.Sprintf("maps-%d", n))
+		if err := writeMappings(path, names[:n]); err != nil {
+			return err
+		}
+		fmt.Printf("mappings, N=%d: %s\n", n, path)
+	}
+	for _, t := range []*tlsSetup{nil, tlsRun} {
+		ep, err := motoEndpoint(srv.URL, t, false)(delay)
+		if err != nil {
+			return err
+		}
+		defer ep.close()
+		fmt.Printf("\nenv -i %s\n", strings.Join(benchVars(ep), " "))
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	return nil
 }
 
 func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp string) error {

@@ -62,8 +62,13 @@ func peers(bin, list string, k int, ns []int, delays []time.Duration, tmp string
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("-peers: %w", err)
 		}
-		switch name {
-		case "chamber":
+		switch {
+		case strings.HasPrefix(name, "smexec"):
+			// Another smexec build, for an A/B comparison.
+			tools = append(tools, tool{name: name, argv: func(n int) []string {
+				return []string{path, "--mappings", filepath.Join(tmp, fmt.Sprintf("maps-%d", n)), "--", "/bin/true"}
+			}})
+		case name == "chamber":
 			// chamber's Secrets Manager backend reads one secret a
 			// service, a JSON object whose keys become variables: N
 			// services are N GetSecretValue calls, one after another.
@@ -74,7 +79,7 @@ func peers(bin, list string, k int, ns []int, delays []time.Duration, tmp string
 			}, env: func(ep endpoint) []string {
 				return []string{"CHAMBER_SECRET_BACKEND=secretsmanager", "CHAMBER_AWS_SSM_ENDPOINT=" + ep.url, "CHAMBER_AWS_REGION=us-east-1"}
 			}})
-		case "vals":
+		case name == "vals":
 			tools = append(tools, tool{name: name, argv: func(n int) []string {
 				return []string{path, "exec", "-f", filepath.Join(tmp, fmt.Sprintf("vals-%d.yaml", n)), "--", "/bin/true"}
 			}})
