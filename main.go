@@ -14,9 +14,12 @@ import (
 var version string
 
 func main() {
+	environ := os.Environ()
+	clients := &resolve.SDKClients{}
+	clients.Prepare(environ)
 	os.Exit(cli.Main(os.Args[1:], cli.Deps{
-		Clients: &resolve.SDKClients{},
-		Environ: os.Environ(),
+		Clients: clients,
+		Environ: environ,
 		Stdin:   os.Stdin,
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,

@@ -2,8 +2,11 @@ package resolve
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,33 +39,102 @@ type SDKClients struct {
 // none is configured.
 var ErrNoRegion = errors.New("no AWS region configured for a secret given by name")
 
+// Prepare starts, in the background, the work every run that reads a
+// secret does before its first request and that needs nothing from the
+// command line: loading the SDK's configuration (environment, shared
+// files) and, where the endpoint is HTTPS, the system's root
+// certificates, which Go loads on the first TLS handshake (15 ms on a
+// Debian image, which keeps a bundle and a folder of the same roots).
+// Both then overlap with parsing the command line, and the roots also with
+// the connection's TCP and TLS handshakes. Nothing changes but when the
+// work is done: the configuration is loaded once, here or on first use,
+// and an error is reported where it is used, as before; the roots are
+// Go's own, loaded once (crypto/x509.SystemCertPool), and left alone when
+// AWS_CA_BUNDLE names other roots or the endpoint is plain HTTP. A run
+// that needs neither (--help, a local source) only spent the CPU.
+func (c *SDKClients) Prepare(environ []string) {
+	go c.load(context.Background())
+	if !needsSystemRoots(environ) {
+		return
+	}
+	go x509.SystemCertPool()
+}
+
+// needsSystemRoots reports whether Secrets Manager will be reached over
+// TLS verified against the system's roots: no AWS_CA_BUNDLE, and no
+// endpoint override (AWS_ENDPOINT_URL_SECRETS_MANAGER, else
+// AWS_ENDPOINT_URL) in plain HTTP.
+func needsSystemRoots(environ []string) bool {
+	var ca, endpoint, general string
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "AWS_CA_BUNDLE":
+			ca = v
+		case "AWS_ENDPOINT_URL_SECRETS_MANAGER":
+			endpoint = v
+		case "AWS_ENDPOINT_URL":
+			general = v
+		}
+	}
+	if endpoint == "" {
+		endpoint = general
+	}
+	return ca == "" && !strings.HasPrefix(strings.ToLower(endpoint), "http://")
+}
+
 func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 	c.loadOnce.Do(func() {
 		// The SDK keeps 10 idle connections a host; a run with more reads
 		// in flight than that would close the rest after each wave and
 		// connect anew for the next.
-		tr := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		bc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
-		}).GetTransport()
-		hc := &http.Client{
-			// Each attempt gets its own deadline: a stalled connection is
-			// dropped and the read retried on a fresh one.
-			Transport: AttemptDeadlines(tr),
-			// Secrets Manager does not redirect; a redirect would carry
-			// the signed request elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		})
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing
 		// an error here does not already say.
-		c.cfg, c.cfgErr = config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}),
-			config.WithAPIOptions([]func(*middleware.Stack) error{limitAnswer}))
+		load := func(hc aws.HTTPClient) (aws.Config, error) {
+			return config.LoadDefaultConfig(ctx, config.WithHTTPClient(hc), config.WithLogger(logging.Nop{}),
+				config.WithAPIOptions([]func(*middleware.Stack) error{limitAnswer}))
+		}
+		// A custom CA bundle (AWS_CA_BUNDLE, a profile's ca_bundle) is
+		// applied by the SDK only to its own client, and loading with
+		// another fails; then the configuration is loaded with the SDK's
+		// client, and its transport, roots included, wrapped as below.
+		// The credential providers then use the SDK's client as it is.
+		customCA := os.Getenv("AWS_CA_BUNDLE") != ""
+		if !customCA {
+			c.cfg, c.cfgErr = load(deadlineClient(bc.GetTransport()))
+		}
+		if customCA || c.cfgErr != nil {
+			if cfg, err := load(bc); err == nil {
+				if sdk, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+					cfg.HTTPClient = deadlineClient(sdk.GetTransport())
+					c.cfg, c.cfgErr = cfg, nil
+				}
+			} else if customCA {
+				c.cfgErr = err
+			}
+		}
 		if c.cfgErr == nil {
 			c.userRetries = c.cfg.RetryMaxAttempts != 0 || c.cfg.RetryMode != ""
 			c.cfg.Retryer = retryer(c.cfg)
 		}
 	})
 	return c.cfg, c.cfgErr
+}
+
+// deadlineClient is the HTTP client of smexec's requests over tr.
+func deadlineClient(tr http.RoundTripper) *http.Client {
+	return &http.Client{
+		// Each attempt gets its own deadline: a stalled connection is
+		// dropped and the read retried on a fresh one.
+		Transport: AttemptDeadlines(tr),
+		// Secrets Manager does not redirect; a redirect would carry
+		// the signed request elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // retryer is the SDK's retryer for cfg. Unless the user configured the
