@@ -38,6 +38,7 @@ func main() {
 	delays := flag.String("delay", "0ms,20ms", "injected round-trip delays")
 	sidecarOnly := flag.Bool("sidecar-only", false, "measure only the Flyte sidecar form (smexec flyte-sidecar)")
 	peerList := flag.String("peers", "", "instead of make bench's tables, run smexec and these peers interleaved: NAME=PATH,... (chamber, vals)")
+	only := flag.String("only", "", "run only the endpoints whose name holds this (moto, TLS, stub, denied)")
 	serveFlag := flag.Bool("serve", false, "start moto (plain and behind the TLS terminator), seed the secrets, print a run's environment, and wait for ^C")
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "startbench-")
@@ -53,9 +54,9 @@ func main() {
 		err = peers(*bin, *peerList, *k, ints(*ns), durations(*delays), tmp)
 	default:
 		if !*sidecarOnly {
-			err = run(*bin, *k, *kSeq, ints(*ns), ints(*tlsNs), durations(*delays), tmp)
+			err = run(*bin, *k, *kSeq, ints(*ns), ints(*tlsNs), durations(*delays), tmp, *only)
 		}
-		if err == nil {
+		if err == nil && *only == "" {
 			err = sidecar(*bin, *k, durations(*delays))
 		}
 	}
@@ -165,11 +166,17 @@ func setup(tmp string, maxN int) (srv *moto.Server, names []string, values map[s
 // the environment of a run for each, and waits for an interrupt: for
 // tracing one run by hand (strace, GODEBUG, perf).
 func serve(ns []int, delay time.Duration, tmp string) error {
-	srv, names, _, tlsRun, err := setup(tmp, slices.Max(ns))
+	srv, names, values, tlsRun, err := setup(tmp, slices.Max(ns))
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
+	denied, err := stub(values, true)(delay)
+	if err != nil {
+		return err
+	}
+	defer denied.close()
+	fmt.Printf("stub, batch denied: AWS_ENDPOINT_URL_SECRETS_MANAGER=%s\n", denied.url)
 	for _, n := range ns {
 		path := filepath.Join(tmp, fmt.Sprintf("maps-%d", n))
 		if err := writeMappings(path, names[:n]); err != nil {
@@ -191,7 +198,7 @@ func serve(ns []int, delay time.Duration, tmp string) error {
 	return nil
 }
 
-func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp string) error {
+func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp, only string) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -231,6 +238,9 @@ func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp s
 		{"stub, batch denied", ns, []mode{{name: "fallback (GetSecretValue, concurrent)"}}, stub(values, true)},
 	}
 	for _, t := range targets {
+		if !strings.Contains(t.name, only) {
+			continue
+		}
 		for _, d := range delays {
 			ep, err := t.open(d)
 			if err != nil {
@@ -257,6 +267,9 @@ func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp s
 			}
 			ep.close()
 		}
+	}
+	if only != "" {
+		return nil
 	}
 	return output(bin, srv.URL, tmp, names)
 }
