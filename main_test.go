@@ -82,7 +82,10 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
 			"waitfor": waitforCmd,
-			"signal":  signalCmd,
+			"tlsfront": func(ts *testscript.TestScript, neg bool, args []string) {
+				tlsfrontCmd(ts, neg, args, e.open.URL)
+			},
+			"signal": signalCmd,
 		},
 	})
 }
