@@ -128,7 +128,8 @@ func peers(bin, list string, k int, ns []int, delays []time.Duration, tmp string
 }
 
 // interleave runs each tool once in turn, k times, so that a change in
-// the machine's load falls on every tool alike.
+// the machine's load falls on every tool alike; each round starts one
+// tool further on.
 func interleave(tools []tool, ep endpoint, n, k int) ([]cell, error) {
 	walls := make([][]time.Duration, len(tools))
 	cells := make([]cell, len(tools))
@@ -141,8 +142,12 @@ func interleave(tools []tool, ep endpoint, n, k int) ([]cell, error) {
 		}
 	}
 	ep.count()
-	for range k {
-		for i, t := range tools {
+	for r := range k {
+		// Each round starts with the next tool, so that none always
+		// runs first (or always after the same one).
+		for j := range tools {
+			i := (r + j) % len(tools)
+			t := tools[i]
 			wall, rss, err := spawned(envs[i], t.argv(n)...)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.name, err)
