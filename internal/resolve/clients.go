@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -33,6 +36,12 @@ type SDKClients struct {
 
 	mu      sync.Mutex
 	clients map[string]API
+
+	// dial and proxy are the transport's own; pre is the connection
+	// Prepare opens ahead (see predial).
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	proxy func(*http.Request) (*url.URL, error)
+	pre   *predialed
 }
 
 // ErrNoRegion is returned when a name-only reference needs a region and
@@ -52,12 +61,116 @@ var ErrNoRegion = errors.New("no AWS region configured for a secret given by nam
 // Go's own, loaded once (crypto/x509.SystemCertPool), and left alone when
 // AWS_CA_BUNDLE names other roots or the endpoint is plain HTTP. A run
 // that needs neither (--help, a local source) only spent the CPU.
+//
+// Once the configuration is loaded, it also builds the client of the
+// default region and opens a TCP connection to its endpoint (the name
+// looked up, the handshake made), which the first request then uses
+// instead of dialling; a connection no request has taken within
+// predialTTL is closed. The endpoint is the one the client resolves, with
+// the SDK's own resolver and parameters; none is opened when a proxy is
+// configured for it.
 func (c *SDKClients) Prepare(environ []string) {
-	go c.load(context.Background())
+	go c.predial()
 	if !needsSystemRoots(environ) {
 		return
 	}
 	go x509.SystemCertPool()
+}
+
+// predialTTL is how long a connection opened ahead waits to be used.
+const predialTTL = 10 * time.Second
+
+// predialed is a connection opened ahead of the first request.
+type predialed struct {
+	addr  string
+	ready chan struct{} // closed once conn or err is set
+	once  sync.Once     // hands conn out, or closes it, once
+	conn  net.Conn
+	err   error
+}
+
+func (c *SDKClients) predial() {
+	ctx := context.Background()
+	cfg, err := c.load(ctx)
+	if err != nil || cfg.Region == "" || c.dial == nil {
+		return
+	}
+	cl, err := c.Client(ctx, cfg.Region)
+	if err != nil {
+		return
+	}
+	smc, ok := cl.(*sm.Client)
+	if !ok {
+		return
+	}
+	o := smc.Options()
+	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sm.EndpointParameters{
+		Region:       aws.String(cfg.Region),
+		Endpoint:     o.BaseEndpoint,
+		UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+		UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+	})
+	if err != nil || (ep.URI.Scheme != "https" && ep.URI.Scheme != "http") {
+		return
+	}
+	if c.proxy != nil {
+		if u, err := c.proxy(&http.Request{URL: &ep.URI}); err != nil || u != nil {
+			return
+		}
+	}
+	port := ep.URI.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[ep.URI.Scheme]
+	}
+	p := &predialed{addr: net.JoinHostPort(ep.URI.Hostname(), port), ready: make(chan struct{})}
+	c.mu.Lock()
+	c.pre = p
+	c.mu.Unlock()
+	p.conn, p.err = c.dial(ctx, "tcp", p.addr)
+	close(p.ready)
+	time.AfterFunc(predialTTL, func() {
+		p.once.Do(func() {
+			if p.conn != nil {
+				p.conn.Close()
+			}
+		})
+	})
+}
+
+// dialContext is the transport's dial: the connection opened ahead for
+// addr, for the first request that asks, else a new one. A request whose
+// attempt ends while that connection is still being opened fails as a
+// dial would (and is retried on a new one).
+func (c *SDKClients) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c.mu.Lock()
+	p := c.pre
+	if p != nil && p.addr == addr && network == "tcp" {
+		c.pre = nil
+	} else {
+		p = nil
+	}
+	c.mu.Unlock()
+	if p != nil {
+		select {
+		case <-p.ready:
+			var conn net.Conn
+			p.once.Do(func() { conn = p.conn })
+			if conn != nil {
+				return conn, nil
+			}
+		case <-ctx.Done():
+			go func() {
+				<-p.ready
+				p.once.Do(func() {
+					if p.conn != nil {
+						p.conn.Close()
+					}
+				})
+			}()
+			return nil, ctx.Err()
+		}
+	}
+	return c.dial(ctx, network, addr)
 }
 
 // needsSystemRoots reports whether Secrets Manager will be reached over
@@ -90,6 +203,8 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		// connect anew for the next.
 		bc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
+			c.dial, c.proxy = t.DialContext, t.Proxy
+			t.DialContext = c.dialContext
 		})
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing

@@ -8,12 +8,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,5 +117,87 @@ func TestNeedsSystemRoots(t *testing.T) {
 		if got := needsSystemRoots(tc.env); got != tc.want {
 			t.Errorf("needsSystemRoots(%q) = %v, want %v", tc.env, got, tc.want)
 		}
+	}
+}
+
+// Prepare opens the connection of the default region's endpoint ahead,
+// and the first request uses it: one connection in all.
+func TestPrepareConnectsAhead(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write([]byte(`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"v","VersionId":"1"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.URL, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_CA_BUNDLE": "", "AWS_PROFILE": "", "AWS_MAX_ATTEMPTS": "", "AWS_RETRY_MODE": "",
+		"HTTP_PROXY": "", "HTTPS_PROXY": "", "http_proxy": "", "https_proxy": "",
+	} {
+		t.Setenv(k, v)
+	}
+	c := &SDKClients{}
+	c.predial() // what Prepare starts in the background
+	if c.pre == nil {
+		t.Fatal("no connection opened ahead")
+	}
+	if err := getSecret(c); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want the one opened ahead", n)
+	}
+	if c.pre != nil {
+		t.Error("the connection opened ahead was not taken")
+	}
+}
+
+// A connection opened ahead that nothing takes is closed after
+// predialTTL; one for another address is left alone by a dial.
+func TestPredialedConnectionIsTakenOnce(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	p := &predialed{addr: "h:443", ready: make(chan struct{}), conn: a}
+	close(p.ready)
+	var dials atomic.Int32
+	c := &SDKClients{pre: p, dial: func(context.Context, string, string) (net.Conn, error) {
+		dials.Add(1)
+		return nil, errors.New("dialled")
+	}}
+	if _, err := c.dialContext(context.Background(), "tcp", "other:443"); err == nil || c.pre != p {
+		t.Fatalf("another address: err %v, pre %v", err, c.pre)
+	}
+	if conn, err := c.dialContext(context.Background(), "tcp", "h:443"); err != nil || conn != a {
+		t.Fatalf("first dial: %v %v, want the connection opened ahead", conn, err)
+	}
+	if _, err := c.dialContext(context.Background(), "tcp", "h:443"); err == nil || dials.Load() != 2 {
+		t.Fatalf("second dial: %v after %d dials, want a new dial", err, dials.Load())
+	}
+}
+
+// An attempt that ends while the connection ahead is still being opened
+// fails as a dial would, and the connection is closed when it comes.
+func TestPredialAbandonedByTheAttempt(t *testing.T) {
+	p := &predialed{addr: "h:443", ready: make(chan struct{})}
+	c := &SDKClients{pre: p}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.dialContext(ctx, "tcp", "h:443"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the attempt's end", err)
+	}
+	a, b := net.Pipe()
+	p.conn = a
+	close(p.ready)
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := b.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the late connection was not closed: %v", err)
 	}
 }
