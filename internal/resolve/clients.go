@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,10 +39,12 @@ type SDKClients struct {
 	clients map[string]API
 
 	// dial and proxy are the transport's own; pre is the connection
-	// Prepare opens ahead (see predial).
-	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
-	proxy func(*http.Request) (*url.URL, error)
-	pre   *predialed
+	// Prepare plans and Connect opens; connect is set once Connect is
+	// called.
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	proxy   func(*http.Request) (*url.URL, error)
+	pre     *predialed
+	connect bool
 }
 
 // ErrNoRegion is returned when a name-only reference needs a region and
@@ -52,7 +55,7 @@ var ErrNoRegion = errors.New("no AWS region configured for a secret given by nam
 // secret does before its first request and that needs nothing from the
 // command line: loading the SDK's configuration (environment, shared
 // files) and, where the endpoint is HTTPS, the system's root
-// certificates, which Go loads on the first TLS handshake (15 ms on a
+// certificates, which Go loads on the first TLS handshake (12-18 ms on a
 // Debian image, which keeps a bundle and a folder of the same roots).
 // Both then overlap with parsing the command line, and the roots also with
 // the connection's TCP and TLS handshakes. Nothing changes but when the
@@ -63,18 +66,32 @@ var ErrNoRegion = errors.New("no AWS region configured for a secret given by nam
 // that needs neither (--help, a local source) only spent the CPU.
 //
 // Once the configuration is loaded, it also builds the client of the
-// default region and opens a TCP connection to its endpoint (the name
-// looked up, the handshake made), which the first request then uses
-// instead of dialling; a connection no request has taken within
-// predialTTL is closed. The endpoint is the one the client resolves, with
-// the SDK's own resolver and parameters; none is opened when a proxy is
-// configured for it.
+// default region and resolves its endpoint, with the SDK's own resolver
+// and parameters, for Connect. Nothing goes on the network here.
 func (c *SDKClients) Prepare(environ []string) {
-	go c.predial()
+	go c.plan()
 	if !needsSystemRoots(environ) {
 		return
 	}
 	go x509.SystemCertPool()
+}
+
+// Connect opens, in the background, the TCP connection to the default
+// region's endpoint that Prepare planned (the name looked up, the
+// handshake made), for the first request to that address to take instead
+// of dialling: the resolver calls it as it starts to fetch, so that the
+// connection overlaps with planning the reads and the SDK's work on the
+// first request. Nothing is opened through a proxy, nor before a run is
+// about to read from Secrets Manager; a connection no request has taken
+// within predialTTL is closed.
+func (c *SDKClients) Connect() {
+	c.mu.Lock()
+	c.connect = true
+	p := c.pre
+	c.mu.Unlock()
+	if p != nil {
+		p.start()
+	}
 }
 
 // predialTTL is how long a connection opened ahead waits to be used.
@@ -82,14 +99,36 @@ const predialTTL = 10 * time.Second
 
 // predialed is a connection opened ahead of the first request.
 type predialed struct {
-	addr  string
-	ready chan struct{} // closed once conn or err is set
-	once  sync.Once     // hands conn out, or closes it, once
-	conn  net.Conn
-	err   error
+	addr    string
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	started atomic.Bool
+	ready   chan struct{} // closed once conn or err is set
+	once    sync.Once     // hands conn out, or closes it, once
+	conn    net.Conn
+	err     error
 }
 
-func (c *SDKClients) predial() {
+// start opens the connection, once.
+func (p *predialed) start() {
+	if p.started.Swap(true) {
+		return
+	}
+	go func() {
+		p.conn, p.err = p.dial(context.Background(), "tcp", p.addr)
+		close(p.ready)
+		time.AfterFunc(predialTTL, func() {
+			p.once.Do(func() {
+				if p.conn != nil {
+					p.conn.Close()
+				}
+			})
+		})
+	}()
+}
+
+// plan loads the configuration, builds the default region's client and
+// resolves the address Connect opens.
+func (c *SDKClients) plan() {
 	ctx := context.Background()
 	cfg, err := c.load(ctx)
 	if err != nil || cfg.Region == "" || c.dial == nil {
@@ -122,23 +161,19 @@ func (c *SDKClients) predial() {
 	if port == "" {
 		port = map[string]string{"https": "443", "http": "80"}[ep.URI.Scheme]
 	}
-	p := &predialed{addr: net.JoinHostPort(ep.URI.Hostname(), port), ready: make(chan struct{})}
+	p := &predialed{addr: net.JoinHostPort(ep.URI.Hostname(), port), dial: c.dial, ready: make(chan struct{})}
 	c.mu.Lock()
 	c.pre = p
+	connect := c.connect
 	c.mu.Unlock()
-	p.conn, p.err = c.dial(ctx, "tcp", p.addr)
-	close(p.ready)
-	time.AfterFunc(predialTTL, func() {
-		p.once.Do(func() {
-			if p.conn != nil {
-				p.conn.Close()
-			}
-		})
-	})
+	if connect {
+		p.start()
+	}
 }
 
 // dialContext is the transport's dial: the connection opened ahead for
-// addr, for the first request that asks, else a new one. A request whose
+// addr, for the first request that asks, else a new one (also when the
+// planned one was never opened, which it then never is). A request whose
 // attempt ends while that connection is still being opened fails as a
 // dial would (and is retried on a new one).
 func (c *SDKClients) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -150,7 +185,7 @@ func (c *SDKClients) dialContext(ctx context.Context, network, addr string) (net
 		p = nil
 	}
 	c.mu.Unlock()
-	if p != nil {
+	if p != nil && p.started.Load() {
 		select {
 		case <-p.ready:
 			var conn net.Conn

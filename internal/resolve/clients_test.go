@@ -120,8 +120,8 @@ func TestNeedsSystemRoots(t *testing.T) {
 	}
 }
 
-// Prepare opens the connection of the default region's endpoint ahead,
-// and the first request uses it: one connection in all.
+// Prepare plans the connection of the default region's endpoint, Connect
+// opens it, and the first request uses it: one connection in all.
 func TestPrepareConnectsAhead(t *testing.T) {
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -145,10 +145,12 @@ func TestPrepareConnectsAhead(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	c := &SDKClients{}
-	c.predial() // what Prepare starts in the background
-	if c.pre == nil {
-		t.Fatal("no connection opened ahead")
+	c.plan() // what Prepare starts in the background
+	if c.pre == nil || c.pre.started.Load() {
+		t.Fatal("no connection planned, or opened before Connect")
 	}
+	c.Connect() // what the resolver does as it starts
+	<-c.pre.ready
 	if err := getSecret(c); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +168,7 @@ func TestPredialedConnectionIsTakenOnce(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	p := &predialed{addr: "h:443", ready: make(chan struct{}), conn: a}
+	p.started.Store(true)
 	close(p.ready)
 	var dials atomic.Int32
 	c := &SDKClients{pre: p, dial: func(context.Context, string, string) (net.Conn, error) {
@@ -187,6 +190,7 @@ func TestPredialedConnectionIsTakenOnce(t *testing.T) {
 // fails as a dial would, and the connection is closed when it comes.
 func TestPredialAbandonedByTheAttempt(t *testing.T) {
 	p := &predialed{addr: "h:443", ready: make(chan struct{})}
+	p.started.Store(true)
 	c := &SDKClients{pre: p}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -199,5 +203,20 @@ func TestPredialAbandonedByTheAttempt(t *testing.T) {
 	b.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := b.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("the late connection was not closed: %v", err)
+	}
+}
+
+// A planned connection that was never opened is not waited for: the
+// request dials, and the plan is dropped.
+func TestPlannedButNotConnected(t *testing.T) {
+	p := &predialed{addr: "h:443", ready: make(chan struct{})}
+	c := &SDKClients{pre: p, dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("dialled")
+	}}
+	if _, err := c.dialContext(context.Background(), "tcp", "h:443"); err == nil || err.Error() != "dialled" {
+		t.Fatalf("got %v, want a new dial", err)
+	}
+	if c.pre != nil {
+		t.Error("the plan was kept")
 	}
 }
