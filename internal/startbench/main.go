@@ -237,6 +237,9 @@ func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp, 
 		{"stub", ns, []mode{batched, sequential}, stub(values, false)},
 		{"stub, batch denied", ns, []mode{{name: "fallback (GetSecretValue, concurrent)"}}, stub(values, true)},
 	}
+	if err := warmUp(bin, srv.URL, tmp, names); err != nil {
+		return err
+	}
 	for _, t := range targets {
 		if !strings.Contains(t.name, only) {
 			continue
@@ -272,6 +275,23 @@ func run(bin string, k, kSeq int, ns, tlsNs []int, delays []time.Duration, tmp, 
 		return nil
 	}
 	return output(bin, srv.URL, tmp, names)
+}
+
+// warmUp runs smexec a few times against moto, untimed: the first
+// requests moto answers, and the first runs of a binary, are slower than
+// the rest, and would fall on the first cell alone.
+func warmUp(bin, url, tmp string, names []string) error {
+	maps := filepath.Join(tmp, "maps-warmup")
+	if err := writeMappings(maps, names[:1]); err != nil {
+		return err
+	}
+	ep, err := motoEndpoint(url, nil, false)(0)
+	if err != nil {
+		return err
+	}
+	defer ep.close()
+	_, err = measure(bin, ep, maps, nil, 5)
+	return err
 }
 
 func stub(values map[string]string, deny bool) func(time.Duration) (endpoint, error) {

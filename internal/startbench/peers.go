@@ -102,6 +102,9 @@ func peers(bin, list string, k int, ns []int, delays []time.Duration, tmp string
 		{"moto", motoEndpoint(srv.URL, nil, false)},
 		{"moto, TLS", motoEndpoint(srv.URL, tlsRun, false)},
 	}
+	if err := warmUp(bin, srv.URL, tmp, names); err != nil {
+		return err
+	}
 	for _, e := range endpoints {
 		for _, d := range delays {
 			ep, err := e.open(d)
