@@ -7,7 +7,7 @@ BIN     := bin/smexec
 MOTO    := $(or $(shell command -v moto_server 2>/dev/null),$(abspath $(VENV)/bin/moto_server))
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all help test build demo bench lint moto dotenv-readers clean fuzz stress vuln
+.PHONY: all help test build demo bench bench-peers lint moto dotenv-readers clean fuzz stress vuln
 
 all: test
 
@@ -16,6 +16,7 @@ help:
 	@echo "make demo    start moto_server on loopback, seed examples/demo, run smexec and a child"
 	@echo "make build   static, stripped binary at $(BIN)"
 	@echo "make bench   start-up benchmark (see docs/performance.md)"
+	@echo "make bench-peers  smexec, chamber and vals interleaved, plain and TLS (tools pinned, installed into bin/tools)"
 	@echo "make lint    go vet, staticcheck and govulncheck (tools pinned, installed into bin/tools)"
 	@echo "make fuzz    run every fuzz target for FUZZTIME each (default $(FUZZTIME))"
 	@echo "make stress  200 smexec processes at once against a rate-limited proxy (see docs/performance.md)"
@@ -60,6 +61,30 @@ demo: build moto
 bench: build moto
 	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/mask
+
+# smexec against its peers, interleaved run by run over the same cells,
+# plain and over TLS (see docs/performance.md). The peers are pinned
+# releases built into bin/tools: vals with go install; chamber from the
+# module in internal/startbench/peers/chamber (the module proxy refuses
+# chamber's version list, which go install asks for, and every v3
+# release; v2.14.1 is the newest release tried that it serves). Both only ever talk to the
+# loopback endpoint the benchmark gives them. Built static and stripped,
+# as smexec is.
+CHAMBER_VERSION := v2.14.1
+VALS_VERSION    := v0.46.1
+CHAMBER := $(abspath bin/tools)/chamber-$(CHAMBER_VERSION)/chamber
+VALS    := $(abspath bin/tools)/vals-$(VALS_VERSION)/vals
+PEERS_N ?= 1,10,50
+PEERS_K ?= 20
+
+$(CHAMBER):
+	cd internal/startbench/peers/chamber && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/segmentio/chamber/v2
+
+$(VALS):
+	CGO_ENABLED=0 GOBIN=$(dir $@) $(GO) install -trimpath -ldflags "-s -w" github.com/helmfile/vals/cmd/vals@$(VALS_VERSION)
+
+bench-peers: build moto $(CHAMBER) $(VALS)
+	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN) -n $(PEERS_N) -k $(PEERS_K) -peers chamber=$(CHAMBER),vals=$(VALS)
 
 # Static checks. The tools are installed at pinned versions into bin/tools,
 # never into the user's GOPATH, each version in its own folder.

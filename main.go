@@ -15,9 +15,12 @@ var version string
 
 func main() {
 	launch.NonDumpable()
+	environ := os.Environ()
+	clients := &resolve.SDKClients{}
+	clients.Prepare(environ)
 	os.Exit(cli.Main(os.Args[1:], cli.Deps{
-		Clients: &resolve.SDKClients{},
-		Environ: os.Environ(),
+		Clients: clients,
+		Environ: environ,
 		Stdin:   os.Stdin,
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,

@@ -83,7 +83,10 @@ func TestScripts(t *testing.T) {
 			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
 			"ssm":     func(ts *testscript.TestScript, neg bool, args []string) { ssmCmd(ts, neg, args, e.open.URL) },
 			"waitfor": waitforCmd,
-			"signal":  signalCmd,
+			"tlsfront": func(ts *testscript.TestScript, neg bool, args []string) {
+				tlsfrontCmd(ts, neg, args, e.open.URL)
+			},
+			"signal": signalCmd,
 		},
 	})
 }

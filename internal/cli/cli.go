@@ -72,8 +72,6 @@ func Main(args []string, deps Deps) (code int) {
 		io.WriteString(deps.Stderr, shortUsage)
 		return launch.CodeFailed
 	}
-	var cli CLI
-	parser := newParser(&cli, &deps)
 	defer func() {
 		switch p := recover().(type) {
 		case nil:
@@ -83,19 +81,29 @@ func Main(args []string, deps Deps) (code int) {
 			panic(p)
 		}
 	}()
+	if ctx, ec, ok := parseExec(args, &deps); ok {
+		return run(&deps, ctx, ec.LogLevel, ec.LogFormat)
+	}
+	var cli CLI
+	parser := newParser(&cli, &deps)
 	ctx, err := parser.Parse(withDefaultCommand(parser, args))
 	if err != nil {
 		return report(deps.Stderr, usageError(withEnvar(err, deps.Environ)), parsedLogFormat(err, deps.Environ))
 	}
-	deps.Log = newLogger(deps.Stderr, string(cli.LogLevel), string(cli.LogFormat))
-	deps.jsonLog = cli.LogFormat == "json"
-	warnHidden(&deps, ctx)
-	return report(deps.Stderr, ctx.Run(), string(cli.LogFormat))
+	return run(&deps, ctx, cli.LogLevel, cli.LogFormat)
+}
+
+// run runs the command kong parsed.
+func run(deps *Deps, ctx *kong.Context, level logLevel, format logFormat) int {
+	deps.Log = newLogger(deps.Stderr, string(level), string(format))
+	deps.jsonLog = format == "json"
+	warnHidden(deps, ctx)
+	return report(deps.Stderr, ctx.Run(), string(format))
 }
 
 // newParser builds smexec's kong parser over cli, with deps bound for the
 // commands' Run methods.
-func newParser(cli *CLI, deps *Deps) *kong.Kong {
+func newParser(cli any, deps *Deps) *kong.Kong {
 	parser, err := kong.New(cli,
 		kong.Name("smexec"),
 		kong.Description("Inject AWS Secrets Manager secrets into a command's environment and files, then run it."),

@@ -2,9 +2,15 @@ package resolve
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -32,11 +38,199 @@ type SDKClients struct {
 	mu      sync.Mutex
 	clients map[string]API
 	params  map[string]ParamAPI
+
+	// dial and proxy are the transport's own; pre is the connection
+	// Prepare plans and Connect opens; connect is set once Connect is
+	// called.
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	proxy   func(*http.Request) (*url.URL, error)
+	pre     *predialed
+	connect bool
 }
 
 // ErrNoRegion is returned when a name-only reference needs a region and
 // none is configured.
 var ErrNoRegion = errors.New("no AWS region configured for a secret given by name")
+
+// Prepare starts, in the background, the work every run that reads a
+// secret does before its first request and that needs nothing from the
+// command line: loading the SDK's configuration (environment, shared
+// files) and, where the endpoint is HTTPS, the system's root
+// certificates, which Go loads on the first TLS handshake (12-18 ms on a
+// Debian image, which keeps a bundle and a folder of the same roots).
+// Both then overlap with parsing the command line, and the roots also with
+// the connection's TCP and TLS handshakes. Nothing changes but when the
+// work is done: the configuration is loaded once, here or on first use,
+// and an error is reported where it is used, as before; the roots are
+// Go's own, loaded once (crypto/x509.SystemCertPool), and left alone when
+// AWS_CA_BUNDLE names other roots or the endpoint is plain HTTP. A run
+// that needs neither (--help, a local source) only spent the CPU.
+//
+// Once the configuration is loaded, it also builds the client of the
+// default region and resolves its endpoint, with the SDK's own resolver
+// and parameters, for Connect. Nothing goes on the network here.
+func (c *SDKClients) Prepare(environ []string) {
+	go c.plan()
+	if !needsSystemRoots(environ) {
+		return
+	}
+	go x509.SystemCertPool()
+}
+
+// Connect opens, in the background, the TCP connection to the default
+// region's endpoint that Prepare planned (the name looked up, the
+// handshake made), for the first request to that address to take instead
+// of dialling: the resolver calls it as it starts to fetch, so that the
+// connection overlaps with planning the reads and the SDK's work on the
+// first request. Nothing is opened through a proxy, nor before a run is
+// about to read from Secrets Manager; a connection no request has taken
+// within predialTTL is closed.
+func (c *SDKClients) Connect() {
+	c.mu.Lock()
+	c.connect = true
+	p := c.pre
+	c.mu.Unlock()
+	if p != nil {
+		p.start()
+	}
+}
+
+// predialTTL is how long a connection opened ahead waits to be used.
+const predialTTL = 10 * time.Second
+
+// predialed is a connection opened ahead of the first request.
+type predialed struct {
+	addr    string
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	started atomic.Bool
+	ready   chan struct{} // closed once conn or err is set
+	once    sync.Once     // hands conn out, or closes it, once
+	conn    net.Conn
+	err     error
+}
+
+// start opens the connection, once.
+func (p *predialed) start() {
+	if p.started.Swap(true) {
+		return
+	}
+	go func() {
+		p.conn, p.err = p.dial(context.Background(), "tcp", p.addr)
+		close(p.ready)
+		time.AfterFunc(predialTTL, func() {
+			p.once.Do(func() {
+				if p.conn != nil {
+					p.conn.Close()
+				}
+			})
+		})
+	}()
+}
+
+// plan loads the configuration, builds the default region's client and
+// resolves the address Connect opens.
+func (c *SDKClients) plan() {
+	ctx := context.Background()
+	cfg, err := c.load(ctx)
+	if err != nil || cfg.Region == "" || c.dial == nil {
+		return
+	}
+	cl, err := c.Client(ctx, cfg.Region)
+	if err != nil {
+		return
+	}
+	smc, ok := cl.(*sm.Client)
+	if !ok {
+		return
+	}
+	o := smc.Options()
+	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sm.EndpointParameters{
+		Region:       aws.String(cfg.Region),
+		Endpoint:     o.BaseEndpoint,
+		UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+		UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+	})
+	if err != nil || (ep.URI.Scheme != "https" && ep.URI.Scheme != "http") {
+		return
+	}
+	if c.proxy != nil {
+		if u, err := c.proxy(&http.Request{URL: &ep.URI}); err != nil || u != nil {
+			return
+		}
+	}
+	port := ep.URI.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[ep.URI.Scheme]
+	}
+	p := &predialed{addr: net.JoinHostPort(ep.URI.Hostname(), port), dial: c.dial, ready: make(chan struct{})}
+	c.mu.Lock()
+	c.pre = p
+	connect := c.connect
+	c.mu.Unlock()
+	if connect {
+		p.start()
+	}
+}
+
+// dialContext is the transport's dial: the connection opened ahead for
+// addr, for the first request that asks, else a new one (also when the
+// planned one was never opened, which it then never is). A request whose
+// attempt ends while that connection is still being opened fails as a
+// dial would (and is retried on a new one).
+func (c *SDKClients) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c.mu.Lock()
+	p := c.pre
+	if p != nil && p.addr == addr && network == "tcp" {
+		c.pre = nil
+	} else {
+		p = nil
+	}
+	c.mu.Unlock()
+	if p != nil && p.started.Load() {
+		select {
+		case <-p.ready:
+			var conn net.Conn
+			p.once.Do(func() { conn = p.conn })
+			if conn != nil {
+				return conn, nil
+			}
+		case <-ctx.Done():
+			go func() {
+				<-p.ready
+				p.once.Do(func() {
+					if p.conn != nil {
+						p.conn.Close()
+					}
+				})
+			}()
+			return nil, ctx.Err()
+		}
+	}
+	return c.dial(ctx, network, addr)
+}
+
+// needsSystemRoots reports whether Secrets Manager will be reached over
+// TLS verified against the system's roots: no AWS_CA_BUNDLE, and no
+// endpoint override (AWS_ENDPOINT_URL_SECRETS_MANAGER, else
+// AWS_ENDPOINT_URL) in plain HTTP.
+func needsSystemRoots(environ []string) bool {
+	var ca, endpoint, general string
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "AWS_CA_BUNDLE":
+			ca = v
+		case "AWS_ENDPOINT_URL_SECRETS_MANAGER":
+			endpoint = v
+		case "AWS_ENDPOINT_URL":
+			general = v
+		}
+	}
+	if endpoint == "" {
+		endpoint = general
+	}
+	return ca == "" && !strings.HasPrefix(strings.ToLower(endpoint), "http://")
+}
 
 func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 	c.loadOnce.Do(func() {
@@ -46,6 +240,8 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		bc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
 			t.MaxResponseHeaderBytes = MaxAnswerHeaders
+			c.dial, c.proxy = t.DialContext, t.Proxy
+			t.DialContext = c.dialContext
 		})
 		// The SDK's own log lines (such as its IMDS fallback notes) would
 		// go to stderr around smexec's one-line errors; they carry nothing
@@ -58,19 +254,24 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 			if b, ok := c.cfg.HTTPClient.(*awshttp.BuildableClient); ok {
 				bc = b
 			}
-			c.cfg.HTTPClient = &http.Client{
-				// Each attempt gets its own deadline: a stalled connection
-				// is dropped and the read retried on a fresh one.
-				Transport: AttemptDeadlines(bc.GetTransport()),
-				// Secrets Manager does not redirect; a redirect would carry
-				// the signed request elsewhere.
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			}
+			c.cfg.HTTPClient = deadlineClient(bc.GetTransport())
 			c.userRetries = c.cfg.RetryMaxAttempts != 0 || c.cfg.RetryMode != ""
 			c.cfg.Retryer = retryer(c.cfg)
 		}
 	})
 	return c.cfg, c.cfgErr
+}
+
+// deadlineClient is the HTTP client of smexec's requests over tr.
+func deadlineClient(tr http.RoundTripper) *http.Client {
+	return &http.Client{
+		// Each attempt gets its own deadline: a stalled connection is
+		// dropped and the read retried on a fresh one.
+		Transport: AttemptDeadlines(tr),
+		// Secrets Manager does not redirect; a redirect would carry
+		// the signed request elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // retryer is the SDK's retryer for cfg. Unless the user configured the

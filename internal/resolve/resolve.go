@@ -162,6 +162,9 @@ type fetch struct {
 // Fetch fetches every distinct secret version refs name, once each, and
 // returns one Result per reference, in order.
 func (r *Resolver) Fetch(ctx context.Context, refs []ref.Ref) []Result {
+	if c, ok := r.Clients.(interface{ Connect() }); ok && len(refs) > 0 {
+		c.Connect()
+	}
 	nameRegion := r.Region
 	if nameRegion == "" && slices.ContainsFunc(refs, func(rf ref.Ref) bool { return !rf.IsARN() }) {
 		if d, ok := r.Clients.(DefaultRegioner); ok {

@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
-	"syscall"
 	"time"
 )
 
@@ -45,18 +43,23 @@ func output(bin, url, tmp string, names []string) error {
 		var rss int64
 		var size int64
 		for range 5 {
-			cmd := exec.Command(bin, args...)
+			// Through the spawner, for a true peak RSS: it sends the
+			// child's stdout to its own stderr, counted here.
+			cmd := exec.Command(spawner, append([]string{bin}, args...)...)
 			cmd.Env = env
 			out := &countWriter{}
-			cmd.Stdout = out
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			start := time.Now()
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("output %s: %v: %s", m.name, err, stderr.String())
+			cmd.Stderr = out
+			res, err := cmd.Output()
+			var ns, rssKB int64
+			var code int
+			if err == nil {
+				_, err = fmt.Sscan(string(res), &ns, &rssKB, &code)
 			}
-			walls = append(walls, time.Since(start))
-			rss = max(rss, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+			if err != nil || code != 0 {
+				return fmt.Errorf("output %s: exit %d: %v", m.name, code, err)
+			}
+			walls = append(walls, time.Duration(ns))
+			rss = max(rss, rssKB)
 			size = out.n
 		}
 		slices.Sort(walls)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -142,64 +140,4 @@ func measureSidecar(bin, root, url, arn string, count func() int, runs int) (cel
 	c.median, c.max = walls[len(walls)/2], walls[len(walls)-1]
 	c.requests = float64(count()) / float64(runs)
 	return c, nil
-}
-
-// spawnArg makes startbench a spawner: `startbench -spawn CMD ARG...` runs
-// CMD, waits for it, and prints its wall time (ns), its peak RSS (KB) and
-// its exit code on stdout; CMD's own output goes to stderr.
-//
-// The peak RSS that wait4 reports for a child includes the memory of the
-// process that started it: Go starts a child with vfork (CLONE_VM), and
-// Linux counts the parent's resident pages, shared until the exec, in the
-// child's peak. Measured from this harness, whose RSS grows as it runs,
-// the figure can be the harness's, not the child's. A spawner is a fresh
-// process, small next to smexec; spawnFloor measures what it adds.
-const spawnArg = "-spawn"
-
-func spawn(argv []string) int {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if cmd.ProcessState == nil {
-		fmt.Fprintln(os.Stderr, "startbench -spawn:", err)
-		return 1
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("%d %d %d\n", wall.Nanoseconds(), ru.Maxrss, cmd.ProcessState.ExitCode())
-	return 0
-}
-
-// spawned runs argv through a spawner with env, and returns argv's wall
-// time and peak RSS; a non-zero exit is an error.
-func spawned(env []string, argv ...string) (time.Duration, int64, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, 0, err
-	}
-	cmd := exec.Command(self, append([]string{spawnArg}, argv...)...)
-	cmd.Env = env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return 0, 0, fmt.Errorf("%v: %s", err, stderr.String())
-	}
-	var ns, rss int64
-	var code int
-	if _, err := fmt.Sscan(string(out), &ns, &rss, &code); err != nil {
-		return 0, 0, fmt.Errorf("spawner said %q: %v", out, err)
-	}
-	if code != 0 {
-		return 0, 0, fmt.Errorf("exit %d: %s", code, stderr.String())
-	}
-	return time.Duration(ns), rss, nil
-}
-
-// spawnFloor is the peak RSS a spawner reports for /bin/true: below it,
-// a figure says nothing of the child.
-func spawnFloor() (int64, error) {
-	_, rss, err := spawned(os.Environ(), "/bin/true")
-	return rss, err
 }
