@@ -287,6 +287,13 @@ func retryer(cfg aws.Config) func() aws.Retryer {
 	}
 	noQuota := func(o *retry.StandardOptions) {
 		o.RateLimiter = ratelimit.None
+		// A certificate that does not verify is not a passing fault.
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if untrusted(err) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, o.Retryables...)
 		if cfg.RetryMaxAttempts != 0 {
 			o.MaxAttempts = cfg.RetryMaxAttempts
 		}

@@ -2,6 +2,8 @@ package resolve
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -135,6 +137,9 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		}
 		e.Cause += attempts(err)
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or " + moreRetries(err)
+	case untrusted(err):
+		e.Cause = "the certificate of " + endpoint(err) + " does not verify: " + oneLine(untrustedCause(err))
+		e.Hint = "a proxy or endpoint with a private CA needs that CA in AWS_CA_BUNDLE (or the profile's ca_bundle); otherwise check that AWS_ENDPOINT_URL_SECRETS_MANAGER names the right host"
 	case isAttemptTimeout(err):
 		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
 		if at := (*AttemptTimeoutError)(nil); errors.As(err, &at) && at.Body {
@@ -396,4 +401,25 @@ func orDefault(s, d string) string {
 // oneLine keeps multi-line SDK messages to the one line an error gets.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// untrustedCause is the certificate error itself, without the SDK's
+// wrapping around it.
+func untrustedCause(err error) string {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return cv.Error()
+	}
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return ua.Error()
+	case errors.As(err, &hn):
+		return hn.Error()
+	case errors.As(err, &ci):
+		return ci.Error()
+	}
+	return err.Error()
 }

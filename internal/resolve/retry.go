@@ -2,6 +2,8 @@ package resolve
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -202,7 +204,20 @@ func retryable(err error) bool {
 	if isThrottle(err) {
 		return true
 	}
+	if untrusted(err) {
+		return false
+	}
 	return sdkRetryables.IsErrorRetryable(err).Bool()
+}
+
+// untrusted tells a TLS certificate that does not verify (unknown
+// authority, wrong host, expired), which no retry mends.
+func untrusted(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
 
 func isContextErr(err error) bool {

@@ -2,6 +2,8 @@ package resolve
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -235,6 +237,8 @@ func TestRetryable(t *testing.T) {
 		{"the run's deadline", fmt.Errorf("send: %w", context.DeadlineExceeded), false},
 		{"cancelled", &smithy.CanceledError{Err: context.Canceled}, false},
 		{"an error that says it is final", finalErr{}, false},
+		{"a certificate of an unknown authority", &url.Error{Op: "Post", URL: "https://sm/", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, false},
+		{"a certificate for another host", &url.Error{Op: "Post", URL: "https://sm/", Err: x509.HostnameError{Host: "sm"}}, false},
 	}
 	for _, tt := range tests {
 		if got := retryable(tt.err); got != tt.want {
