@@ -330,27 +330,9 @@ func (c *SDKClients) DefaultRegion(ctx context.Context) string {
 
 // Client returns the client for region, building it on first use.
 func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
-	cfg, err := c.load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if region == "" {
-		region = cfg.Region
-	}
-	if region == "" {
-		return nil, ErrNoRegion
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.clients[region]; ok {
-		return cl, nil
-	}
-	if c.clients == nil {
-		c.clients = map[string]API{}
-	}
-	cl := sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
-	c.clients[region] = cl
-	return cl, nil
+	return regional(ctx, c, region, &c.clients, func(cfg aws.Config, region string) API {
+		return sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
+	})
 }
 
 // ParamClient returns the Parameter Store client for region, building it
@@ -358,25 +340,34 @@ func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 // credentials, HTTP client, retries (AWS_ENDPOINT_URL_SSM points it
 // elsewhere; see paramClient).
 func (c *SDKClients) ParamClient(ctx context.Context, region string) (ParamAPI, error) {
+	return regional(ctx, c, region, &c.params, func(cfg aws.Config, region string) ParamAPI {
+		return &paramClient{cfg: cfg, region: region, endpoint: paramEndpoint(ctx, cfg, region), signer: v4.NewSigner()}
+	})
+}
+
+// regional returns the client of region (the configured one when empty)
+// from built, building it with build on first use.
+func regional[T any](ctx context.Context, c *SDKClients, region string, built *map[string]T, build func(aws.Config, string) T) (T, error) {
+	var none T
 	cfg, err := c.load(ctx)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	if region == "" {
 		region = cfg.Region
 	}
 	if region == "" {
-		return nil, ErrNoRegion
+		return none, ErrNoRegion
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.params[region]; ok {
+	if cl, ok := (*built)[region]; ok {
 		return cl, nil
 	}
-	if c.params == nil {
-		c.params = map[string]ParamAPI{}
+	if *built == nil {
+		*built = map[string]T{}
 	}
-	cl := &paramClient{cfg: cfg, region: region, endpoint: paramEndpoint(ctx, cfg, region), signer: v4.NewSigner()}
-	c.params[region] = cl
+	cl := build(cfg, region)
+	(*built)[region] = cl
 	return cl, nil
 }
