@@ -7,7 +7,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/moto"
+	"github.com/smexec/smexec/internal/testenv/moto"
 )
 
 // TestDemoScripts runs examples/demo/run.sh, as make demo does, from the

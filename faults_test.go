@@ -12,7 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
 )
 
 // proxies holds each running script's proxy.
@@ -30,7 +30,7 @@ func TestFaultScripts(t *testing.T) {
 }
 
 // proxyCmds are the script commands of the suites that run smexec
-// through internal/faultproxy:
+// through internal/testenv/faultproxy:
 //
 //	proxy [-iam] [DELAY]          route smexec through a counting proxy in front of moto
 //	requests OP=N [OP=N...]       the proxy saw exactly these operations since the last check

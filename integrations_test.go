@@ -15,7 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/fakeagent"
+	"github.com/smexec/smexec/internal/testenv/fakeagent"
 )
 
 // agents holds each running script's fake agent.

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/smexec/smexec/internal/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
 )
 
 // canary is in every value the leak tests seed: no output may hold it.

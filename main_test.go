@@ -17,7 +17,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/moto"
+	"github.com/smexec/smexec/internal/testenv/moto"
 )
 
 // The end-to-end tests run the real smexec main, as a separate process,

@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/smexec/smexec/internal/faultproxy"
-	"github.com/smexec/smexec/internal/moto"
-	"github.com/smexec/smexec/internal/stubsm"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/moto"
+	"github.com/smexec/smexec/internal/testenv/stubsm"
 )
 
 func main() {
