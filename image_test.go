@@ -6,14 +6,8 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"io"
 	"io/fs"
-	"log"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,10 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // TestImageRoot tests the Dockerfile's image as far as a machine without
@@ -173,16 +163,11 @@ func imageRoot(t *testing.T, root string, img image) (env []string, motoURL stri
 	assertStatic(t, bin)
 
 	e := startMoto(t)
-	target, err := url.Parse(e.open.URL)
+	proxy, ca, err := tlsFront(e.open.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	// The run without a CA bundle fails the handshake on purpose.
-	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.StartTLS()
 	t.Cleanup(proxy.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
 	writeFile(t, filepath.Join(root, img.caBundle), ca, 0o644)
 	return []string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + proxy.URL,
@@ -305,25 +290,6 @@ func readDockerfile(t *testing.T, path, stage string) image {
 	return img
 }
 
-// buildStatic builds smexec as the Dockerfile does.
-func buildStatic(t *testing.T, out string) {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build the static binary: %v", err)
-	}
-	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w -X main.version=chroot-test", "-o", out, ".")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GOFLAGS=") && !strings.HasPrefix(kv, "CGO_ENABLED=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-}
-
 // assertStatic fails unless bin is an ELF executable with no program
 // interpreter and no shared libraries.
 func assertStatic(t *testing.T, bin string) {
@@ -366,25 +332,6 @@ func chrootRun(t *testing.T, root string, cred *syscall.Credential, env []string
 		t.Fatalf("chroot %s %v: %v", root, argv, err)
 	}
 	return o.String(), e.String(), 0
-}
-
-// seed creates the secrets (name → value) and returns their ARNs.
-func seed(t *testing.T, endpoint string, secrets map[string]string) map[string]string {
-	t.Helper()
-	c := sm.NewFromConfig(aws.Config{
-		Region:       testRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(endpoint),
-	})
-	arns := map[string]string{}
-	for name, v := range secrets {
-		out, err := c.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		arns[name] = aws.ToString(out.ARN)
-	}
-	return arns
 }
 
 func writeFile(t *testing.T, path string, data []byte, mode os.FileMode) {

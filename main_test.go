@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
 	"github.com/smexec/smexec/internal/testenv/moto"
 )
 
@@ -271,4 +274,75 @@ func seedArgs(ts *testscript.TestScript, neg bool, args []string, fs *flag.FlagS
 	r := fs.String("region", testRegion, "region")
 	ts.Check(fs.Parse(args[1:]))
 	return args[0], *r, fs.Args()
+}
+
+// The tests that start the built binary themselves (herd, leaks,
+// interrupts, the image) share the helpers below.
+
+// buildStatic builds smexec as the Dockerfile does: static, without the
+// race detector (a herd of race-instrumented processes would measure the
+// instrumentation), stripped, at version chroot-test.
+func buildStatic(t *testing.T, out string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the static binary: %v", err)
+	}
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w -X main.version=chroot-test", "-o", out, ".")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOFLAGS=") && !strings.HasPrefix(kv, "CGO_ENABLED=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+}
+
+// buildSmexec builds smexec as buildStatic does, into a temp folder, and
+// returns its path.
+func buildSmexec(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "smexec")
+	buildStatic(t, bin)
+	return bin
+}
+
+// processEnv is the whole environment of a run of the built binary
+// against endpoint: PATH, awsEnv(endpoint) and then extra.
+func processEnv(endpoint string, extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range awsEnv(endpoint) {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+// startProxy starts a fault proxy in front of upstream, closed when the
+// test ends.
+func startProxy(t *testing.T, upstream string) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.Start(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// seed creates the secrets (name → value) in testRegion and returns their
+// ARNs.
+func seed(t *testing.T, endpoint string, secrets map[string]string) map[string]string {
+	t.Helper()
+	c := sm.NewFromConfig(awsConfig(endpoint, testRegion))
+	arns := map[string]string{}
+	for name, v := range secrets {
+		out, err := c.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns[name] = aws.ToString(out.ARN)
+	}
+	return arns
 }
