@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -179,14 +181,14 @@ func imageRoot(t *testing.T, root string, img image) (env []string, motoURL stri
 	}, e.open.URL
 }
 
-// image is what a stage of the Dockerfile holds.
+// image is what a stage of the Dockerfile holds, with what the stages
+// it is built FROM hold.
 type image struct {
 	binary     string // where the smexec binary is
 	caBundle   string
 	entrypoint []string
 	user       string // USER, its ARGs expanded
-	// bad is what the stage holds that the test does not build; a stage
-	// is known to be the final one only at the end.
+	// bad is what the stage holds that the test does not build.
 	bad []string
 }
 
@@ -202,18 +204,23 @@ func (img image) credential(t *testing.T) *syscall.Credential {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 }
 
-// readDockerfile reads one stage of the Dockerfile, the one named stage
-// or the final one for "", and checks that it is what the test builds:
-// scratch, the static binary and a CA bundle.
-func readDockerfile(t *testing.T, path, stage string) image {
+// readDockerfile reads one stage of the Dockerfile, the one named target
+// or the final one for "", on top of the stages it is built FROM, and
+// checks that it is what the test builds: scratch, the static binary and
+// a CA bundle.
+func readDockerfile(t *testing.T, path, target string) image {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var img image
-	var in, scratch, found bool
+	type stage struct {
+		name, from string
+		img        image
+	}
+	var stages []*stage
+	var cur *stage
 	var build string
 	args := map[string]string{}
 	sc := bufio.NewScanner(f)
@@ -231,17 +238,14 @@ func readDockerfile(t *testing.T, path, stage string) image {
 					from = append(from, f)
 				}
 			}
-			name := ""
+			cur = &stage{from: from[0]}
 			if len(from) == 3 && strings.EqualFold(from[1], "AS") {
-				name = from[2]
+				cur.name = from[2]
 			}
-			in = stage == "" || name == stage
-			if in {
-				img, scratch, found = image{}, from[0] == "scratch", true
-				args = map[string]string{}
-			}
+			stages = append(stages, cur)
+			args = map[string]string{}
 		case "ARG":
-			if k, v, ok := strings.Cut(fields[1], "="); ok && in {
+			if k, v, ok := strings.Cut(fields[1], "="); ok {
 				args[k] = v
 			}
 		case "RUN":
@@ -249,7 +253,8 @@ func readDockerfile(t *testing.T, path, stage string) image {
 				build = line
 			}
 		case "COPY":
-			if in && len(fields) == 4 && strings.HasPrefix(fields[1], "--from=") {
+			img := &cur.img
+			if len(fields) == 4 && strings.HasPrefix(fields[1], "--from=") {
 				switch {
 				case strings.HasSuffix(fields[2], "/smexec"):
 					img.binary = fields[3]
@@ -258,29 +263,51 @@ func readDockerfile(t *testing.T, path, stage string) image {
 				default:
 					img.bad = append(img.bad, "the image holds "+fields[2]+", which this test does not put in its root")
 				}
-			} else if in {
+			} else {
 				img.bad = append(img.bad, "unexpected COPY in the image's stage: "+line)
 			}
 		case "USER":
-			if in {
-				img.user = os.Expand(fields[1], func(k string) string { return args[k] })
-			}
+			cur.img.user = os.Expand(fields[1], func(k string) string { return args[k] })
 		case "ENTRYPOINT":
-			if in {
-				if err := json.Unmarshal([]byte(strings.TrimSpace(line[len(fields[0]):])), &img.entrypoint); err != nil || len(img.entrypoint) == 0 || img.entrypoint[0] != img.binary {
-					img.bad = append(img.bad, line+": want the exec form with the binary "+img.binary+" first")
-				}
+			if err := json.Unmarshal([]byte(strings.TrimSpace(line[len(fields[0]):])), &cur.img.entrypoint); err != nil || len(cur.img.entrypoint) == 0 {
+				cur.img.bad = append(cur.img.bad, line+": want the exec form")
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
+
+	// The stage, then the one it is built FROM, and so on: a FROM names
+	// an earlier stage, or an image (scratch).
+	var chain []*stage
+	for i := len(stages) - 1; i >= 0; i-- {
+		s := stages[i]
+		if len(chain) == 0 && (target == "" || s.name == target) || len(chain) > 0 && strings.EqualFold(s.name, chain[len(chain)-1].from) {
+			chain = append(chain, s)
+		}
+	}
+	if len(chain) == 0 {
+		t.Fatalf("%s: no stage %q", path, target)
+	}
+	var img image
+	for _, s := range slices.Backward(chain) {
+		img.binary = cmp.Or(s.img.binary, img.binary)
+		img.caBundle = cmp.Or(s.img.caBundle, img.caBundle)
+		img.user = cmp.Or(s.img.user, img.user)
+		if s.img.entrypoint != nil {
+			img.entrypoint = s.img.entrypoint
+		}
+		img.bad = append(img.bad, s.img.bad...)
+	}
+	if len(img.entrypoint) > 0 && img.entrypoint[0] != img.binary {
+		img.bad = append(img.bad, fmt.Sprintf("the entrypoint %q does not start with the binary %s", img.entrypoint, img.binary))
+	}
 	if len(img.bad) > 0 {
 		t.Fatalf("%s: %s", path, strings.Join(img.bad, "; "))
 	}
-	if !found || !scratch || img.binary == "" || img.caBundle == "" || len(img.entrypoint) == 0 {
-		t.Fatalf("%s: want a stage %q FROM scratch holding the binary and a CA bundle, with an entrypoint, got %+v", path, stage, img)
+	if chain[len(chain)-1].from != "scratch" || img.binary == "" || img.caBundle == "" || len(img.entrypoint) == 0 {
+		t.Fatalf("%s: want a stage %q FROM scratch (itself or through the stages it is built on) holding the binary and a CA bundle, with an entrypoint, got %+v", path, target, img)
 	}
 	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w`} {
 		if !strings.Contains(build, want) {
