@@ -99,7 +99,12 @@ func offline() suiteOption { return func(s *suite) { s.offline = true } }
 
 // withCmds adds commands to the shared ones.
 func withCmds(cmds map[string]scriptCmd) suiteOption {
-	return func(s *suite) { s.cmds = cmds }
+	return func(s *suite) {
+		if s.cmds == nil {
+			s.cmds = map[string]scriptCmd{}
+		}
+		maps.Copy(s.cmds, cmds)
+	}
 }
 
 // withSetup runs f after the shared setup of each script.
@@ -121,15 +126,15 @@ func withEnv(kv ...string) suiteOption {
 // environment of the open moto endpoint and the IAM one (endpoints.setup)
 // and these commands:
 //
-//	sm create|put|delete ...      seed Secrets Manager (smCmd)
-//	ssm put|label ...             seed Parameter Store (ssmCmd)
-//	tlsfront                      an HTTPS endpoint in front of moto (tlsfrontCmd)
+//	sm create|put|delete ...      seed Secrets Manager (smCmd, main_test.go)
+//	ssm put|label ...             seed Parameter Store (ssmCmd, ssm_test.go)
+//	tlsfront                      an HTTPS endpoint in front of moto (tlsfrontCmd, tls_test.go)
 //	proxy, requests, fault, proxied
-//	                              smexec through a counting, fault-injecting proxy (proxyCmds)
-//	agent start|requests ...      a fake Secrets Manager Agent (agentCmd)
-//	json lines|array FILE ...     assert JSON records (jsonCmd)
-//	waitfor FILE [REGEXP]         wait for a background run (waitforCmd)
-//	signal NAME PIDFILE           signal a background run (signalCmd)
+//	                              smexec through a counting, fault-injecting proxy (proxyCmds, faults_test.go)
+//	agent start|requests ...      a fake Secrets Manager Agent (agentCmd, integrations_test.go)
+//	json lines|array FILE ...     assert JSON records (jsonCmd, integrations_test.go)
+//	waitfor FILE [REGEXP]         wait for a background run (waitforCmd, proc_test.go)
+//	signal NAME PIDFILE           signal a background run (signalCmd, proc_test.go)
 //
 // and the conditions [root] and [serviceaccount] (condition). An offline
 // suite has no moto, so none of the commands that seed or front it.
