@@ -33,7 +33,8 @@ WORKDIR /src
 # The modules first, so that a source change reuses the download layer.
 COPY go.mod go.sum ./
 RUN go mod download
-# Only the sources the binary is built from: no .venv, bin or testdata.
+# Only the sources the binary is built from: no .venv, bin or testdata,
+# and no internal/testenv (.dockerignore).
 COPY main.go ./
 COPY internal ./internal
 ARG TARGETOS
@@ -42,6 +43,24 @@ ARG VERSION=dev
 # Static (no cgo), so it runs on scratch; -trimpath and -s -w keep build
 # paths and symbols out of the binary.
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/smexec .
+
+# What both images are: the binary and the CA bundle alone on scratch,
+# the labels they share, and the user they run as. The two below add
+# their own title, description, documentation and entrypoint.
+FROM scratch AS runtime
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.url="https://github.com/smexec/smexec" \
+      org.opencontainers.image.source="https://github.com/smexec/smexec" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/smexec /smexec
+ARG UID=65532
+ARG GID=65532
+USER ${UID}:${GID}
 
 # The Flyte sidecar image, a drop-in for Flyte's AWS secret sidecar
 # (FlytePropeller's webhook.awsSecretManager.sidecarImage; docs/flyte.md):
@@ -53,41 +72,15 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags 
 # It runs as 65532:65532 too: the webhook's volume at /tmp is an emptyDir,
 # writable by any user, and the files are written 0444 so that the task
 # container reads them whatever user it runs as.
-FROM scratch AS flyte-sidecar
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG CREATED=unknown
+FROM runtime AS flyte-sidecar
 LABEL org.opencontainers.image.title="smexec-flyte-sidecar" \
       org.opencontainers.image.description="Flyte's AWS Secrets Manager sidecar contract (SECRET_ARN, SECRET_FILENAME, /tmp), done by smexec" \
-      org.opencontainers.image.url="https://github.com/smexec/smexec" \
-      org.opencontainers.image.source="https://github.com/smexec/smexec" \
-      org.opencontainers.image.documentation="https://github.com/smexec/smexec/blob/main/docs/flyte.md" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}"
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/smexec /smexec
-ARG UID=65532
-ARG GID=65532
-USER ${UID}:${GID}
+      org.opencontainers.image.documentation="https://github.com/smexec/smexec/blob/main/docs/flyte.md"
 ENTRYPOINT ["/smexec", "flyte-sidecar"]
 
 # The default image, last so that a build without --target makes it.
-FROM scratch
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG CREATED=unknown
+FROM runtime
 LABEL org.opencontainers.image.title="smexec" \
       org.opencontainers.image.description="Inject AWS Secrets Manager secrets into a command's environment and files, then run it" \
-      org.opencontainers.image.url="https://github.com/smexec/smexec" \
-      org.opencontainers.image.source="https://github.com/smexec/smexec" \
-      org.opencontainers.image.documentation="https://github.com/smexec/smexec/blob/main/README.md" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}"
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/smexec /smexec
-ARG UID=65532
-ARG GID=65532
-USER ${UID}:${GID}
+      org.opencontainers.image.documentation="https://github.com/smexec/smexec/blob/main/README.md"
 ENTRYPOINT ["/smexec"]

@@ -59,13 +59,13 @@ demo: build moto
 # cost and the redactor's speed and memory per value size; writes nothing,
 # prints the tables docs/performance.md records.
 bench: build moto
-	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN)
+	MOTO_SERVER=$(MOTO) $(GO) run ./internal/testenv/startbench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/mask
 
 # smexec against its peers, interleaved run by run over the same cells,
 # plain and over TLS (see docs/performance.md). The peers are pinned
 # releases built into bin/tools: vals with go install; chamber from the
-# module in internal/startbench/peers/chamber (the module proxy refuses
+# module in internal/testenv/startbench/peers/chamber (the module proxy refuses
 # chamber's version list, which go install asks for, and every v3
 # release; v2.14.1 is the newest release tried that it serves). Both only ever talk to the
 # loopback endpoint the benchmark gives them. Built static and stripped,
@@ -78,13 +78,13 @@ PEERS_N ?= 1,10,50
 PEERS_K ?= 20
 
 $(CHAMBER):
-	cd internal/startbench/peers/chamber && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/segmentio/chamber/v2
+	cd internal/testenv/startbench/peers/chamber && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/segmentio/chamber/v2
 
 $(VALS):
 	CGO_ENABLED=0 GOBIN=$(dir $@) $(GO) install -trimpath -ldflags "-s -w" github.com/helmfile/vals/cmd/vals@$(VALS_VERSION)
 
 bench-peers: build moto $(CHAMBER) $(VALS)
-	MOTO_SERVER=$(MOTO) $(GO) run ./internal/startbench -bin $(BIN) -n $(PEERS_N) -k $(PEERS_K) -peers chamber=$(CHAMBER),vals=$(VALS)
+	MOTO_SERVER=$(MOTO) $(GO) run ./internal/testenv/startbench -bin $(BIN) -n $(PEERS_N) -k $(PEERS_K) -peers chamber=$(CHAMBER),vals=$(VALS)
 
 # Static checks. The tools are installed at pinned versions into bin/tools,
 # never into the user's GOPATH, each version in its own folder.

@@ -6,14 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// TestDecodeScripts runs the scripts of testdata/decode: smexec against a
-// loopback endpoint that answers every request with one canned answer, as
-// a broken or hostile endpoint (or a proxy in front of one) might.
+// answerCmd is TestDecodeScripts' own command, a loopback endpoint with
+// one canned answer:
 //
 //	answer STATUS BODY   answer every request with HTTP STATUS and BODY;
 //	                     sets AWS_ENDPOINT_URL_SECRETS_MANAGER to the endpoint
@@ -25,22 +23,6 @@ import (
 //	                     client leaves; the others the whole answer
 //	answer -pad N STATUS BODY
 //	                     the answer with N KiB of extra headers
-func TestDecodeScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/decode",
-		Setup: func(env *testscript.Env) error {
-			for k, v := range awsEnv("http://127.0.0.1:1") {
-				env.Setenv(k, v)
-			}
-			env.Setenv("GORACE", "atexit_sleep_ms=0")
-			return nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"answer": answerCmd,
-		},
-	})
-}
-
 func answerCmd(ts *testscript.TestScript, neg bool, args []string) {
 	broken, first := "", 0
 	if len(args) == 4 && (args[0] == "-cut" || args[0] == "-stall" || args[0] == "-pad") {

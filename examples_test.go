@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/smexec/smexec/internal/cli"
-	"github.com/smexec/smexec/internal/moto"
 	"github.com/smexec/smexec/internal/target"
+	"github.com/smexec/smexec/internal/testenv/moto"
 )
 
 // examples/ecs/mappings says it is the "secrets" of the task definition

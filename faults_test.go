@@ -6,31 +6,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
 )
 
-// proxies holds each running script's proxy.
-var proxies sync.Map // *testscript.TestScript → *faultproxy.Proxy
-
-// TestFaultScripts runs the scripts of testdata/faults: smexec against
-// moto through a proxy that injects network and service faults.
-func TestFaultScripts(t *testing.T) {
-	e := startMoto(t)
-	testscript.Run(t, testscript.Params{
-		Dir:   "testdata/faults",
-		Setup: e.setup,
-		Cmds:  proxyCmds(e),
-	})
-}
-
-// proxyCmds are the script commands of the suites that run smexec
-// through internal/faultproxy:
+// proxyCmds are the script commands that run smexec through
+// internal/testenv/faultproxy, in front of moto:
 //
 //	proxy [-iam] [DELAY]          route smexec through a counting proxy in front of moto
 //	requests OP=N [OP=N...]       the proxy saw exactly these operations since the last check
@@ -46,17 +30,15 @@ func TestFaultScripts(t *testing.T) {
 //	fault rate R                  let R requests a second through, throttle the rest (0: no limit)
 //	proxied [requests=N] [faulted=N] [throttled=N] [conns=N]
 //	                              the proxy's totals since the last check (conns: connections opened)
-func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+func proxyCmds(e *endpoints) map[string]scriptCmd {
 	get := func(ts *testscript.TestScript, cmd string) *faultproxy.Proxy {
-		v, ok := proxies.Load(ts)
-		if !ok {
+		p := scriptOf(ts).proxy
+		if p == nil {
 			ts.Fatalf("%s: no proxy started", cmd)
 		}
-		return v.(*faultproxy.Proxy)
+		return p
 	}
-	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"sm":  func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
-		"ssm": func(ts *testscript.TestScript, neg bool, args []string) { ssmCmd(ts, neg, args, e.open.URL) },
+	return map[string]scriptCmd{
 		"proxy": func(ts *testscript.TestScript, neg bool, args []string) {
 			upstream := e.open.URL
 			if len(args) > 0 && args[0] == "-iam" {
@@ -74,7 +56,7 @@ func proxyCmds(e *endpoints) map[string]func(ts *testscript.TestScript, neg bool
 			// Parameter Store too (moto serves both): parameters by name
 			// only, as the proxy goes to moto without the ARN shim.
 			ts.Setenv("AWS_ENDPOINT_URL_SSM", p.URL)
-			proxies.Store(ts, p)
+			scriptOf(ts).proxy = p
 		},
 		"requests": func(ts *testscript.TestScript, neg bool, args []string) {
 			got := get(ts, "requests").Counts()

@@ -2,26 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/smexec/smexec/internal/faultproxy"
 )
 
 var (
@@ -108,24 +99,18 @@ func TestHerd(t *testing.T) {
 	bin := buildSmexec(t)
 
 	// The secrets, with values each process checks.
-	ctx := context.Background()
-	client := sm.NewFromConfig(aws.Config{
-		Region:       testRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(e.open.URL),
-	})
+	secrets := map[string]string{}
 	var envArgs []string
 	var want strings.Builder
 	run := time.Now().UnixNano() // names and values of this run alone
 	for i := range herdSecrets {
 		name := fmt.Sprintf("herd-%x/secret-%d", run, i)
 		value := fmt.Sprintf("herd-value-%d-%x", i, run)
-		if _, err := client.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
-			t.Fatal(err)
-		}
+		secrets[name] = value
 		envArgs = append(envArgs, "-e", fmt.Sprintf("S%d=%s", i, name))
 		fmt.Fprintf(&want, "%s\n", value)
 	}
+	seed(t, e.open.URL, secrets)
 	// The child prints every injected value, one a line.
 	var script strings.Builder
 	for i := range herdSecrets {
@@ -138,11 +123,7 @@ func TestHerd(t *testing.T) {
 			t.Fatalf("-herd.modes: unknown variant %q", mode)
 		}
 		t.Run(mode, func(t *testing.T) {
-			p, err := faultproxy.Start(e.open.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := startProxy(t, e.open.URL)
 			limits := map[string]int{"": *herdRate}
 			if v.limits != nil {
 				limits = v.limits(*herdN)
@@ -157,12 +138,8 @@ func TestHerd(t *testing.T) {
 				}
 			}
 
-			env := []string{"PATH=" + os.Getenv("PATH")}
-			for k, val := range awsEnv(p.URL) {
-				if k != "AWS_MAX_ATTEMPTS" { // the SDK's default, unless the variant says
-					env = append(env, k+"="+val)
-				}
-			}
+			// The SDK's default attempts, unless the variant says.
+			env := slices.DeleteFunc(processEnv(p.URL), func(kv string) bool { return strings.HasPrefix(kv, "AWS_MAX_ATTEMPTS=") })
 			env = append(env, v.env...)
 			args := append(append(slices.Clone(v.args), envArgs...), "--", "/bin/sh", "-c", script.String())
 
@@ -246,22 +223,4 @@ var herdFailure = regexp.MustCompile(`(?m)^smexec: error: .*(throttled by Secret
 func pct(sorted []time.Duration, p float64) time.Duration {
 	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
 	return sorted[max(i, 0)].Round(time.Millisecond)
-}
-
-// buildSmexec builds the smexec binary, without the race detector, into
-// a temp folder: a herd of race-instrumented test binaries would measure
-// the instrumentation.
-func buildSmexec(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build smexec: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "smexec")
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }

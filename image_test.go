@@ -3,17 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"io"
+	"fmt"
 	"io/fs"
-	"log"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,10 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // TestImageRoot tests the Dockerfile's image as far as a machine without
@@ -173,16 +165,11 @@ func imageRoot(t *testing.T, root string, img image) (env []string, motoURL stri
 	assertStatic(t, bin)
 
 	e := startMoto(t)
-	target, err := url.Parse(e.open.URL)
+	proxy, ca, err := tlsFront(e.open.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	// The run without a CA bundle fails the handshake on purpose.
-	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.StartTLS()
 	t.Cleanup(proxy.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
 	writeFile(t, filepath.Join(root, img.caBundle), ca, 0o644)
 	return []string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + proxy.URL,
@@ -194,14 +181,14 @@ func imageRoot(t *testing.T, root string, img image) (env []string, motoURL stri
 	}, e.open.URL
 }
 
-// image is what a stage of the Dockerfile holds.
+// image is what a stage of the Dockerfile holds, with what the stages
+// it is built FROM hold.
 type image struct {
 	binary     string // where the smexec binary is
 	caBundle   string
 	entrypoint []string
 	user       string // USER, its ARGs expanded
-	// bad is what the stage holds that the test does not build; a stage
-	// is known to be the final one only at the end.
+	// bad is what the stage holds that the test does not build.
 	bad []string
 }
 
@@ -217,18 +204,23 @@ func (img image) credential(t *testing.T) *syscall.Credential {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 }
 
-// readDockerfile reads one stage of the Dockerfile, the one named stage
-// or the final one for "", and checks that it is what the test builds:
-// scratch, the static binary and a CA bundle.
-func readDockerfile(t *testing.T, path, stage string) image {
+// readDockerfile reads one stage of the Dockerfile, the one named target
+// or the final one for "", on top of the stages it is built FROM, and
+// checks that it is what the test builds: scratch, the static binary and
+// a CA bundle.
+func readDockerfile(t *testing.T, path, target string) image {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var img image
-	var in, scratch, found bool
+	type stage struct {
+		name, from string
+		img        image
+	}
+	var stages []*stage
+	var cur *stage
 	var build string
 	args := map[string]string{}
 	sc := bufio.NewScanner(f)
@@ -246,17 +238,14 @@ func readDockerfile(t *testing.T, path, stage string) image {
 					from = append(from, f)
 				}
 			}
-			name := ""
+			cur = &stage{from: from[0]}
 			if len(from) == 3 && strings.EqualFold(from[1], "AS") {
-				name = from[2]
+				cur.name = from[2]
 			}
-			in = stage == "" || name == stage
-			if in {
-				img, scratch, found = image{}, from[0] == "scratch", true
-				args = map[string]string{}
-			}
+			stages = append(stages, cur)
+			args = map[string]string{}
 		case "ARG":
-			if k, v, ok := strings.Cut(fields[1], "="); ok && in {
+			if k, v, ok := strings.Cut(fields[1], "="); ok {
 				args[k] = v
 			}
 		case "RUN":
@@ -264,7 +253,8 @@ func readDockerfile(t *testing.T, path, stage string) image {
 				build = line
 			}
 		case "COPY":
-			if in && len(fields) == 4 && strings.HasPrefix(fields[1], "--from=") {
+			img := &cur.img
+			if len(fields) == 4 && strings.HasPrefix(fields[1], "--from=") {
 				switch {
 				case strings.HasSuffix(fields[2], "/smexec"):
 					img.binary = fields[3]
@@ -273,29 +263,51 @@ func readDockerfile(t *testing.T, path, stage string) image {
 				default:
 					img.bad = append(img.bad, "the image holds "+fields[2]+", which this test does not put in its root")
 				}
-			} else if in {
+			} else {
 				img.bad = append(img.bad, "unexpected COPY in the image's stage: "+line)
 			}
 		case "USER":
-			if in {
-				img.user = os.Expand(fields[1], func(k string) string { return args[k] })
-			}
+			cur.img.user = os.Expand(fields[1], func(k string) string { return args[k] })
 		case "ENTRYPOINT":
-			if in {
-				if err := json.Unmarshal([]byte(strings.TrimSpace(line[len(fields[0]):])), &img.entrypoint); err != nil || len(img.entrypoint) == 0 || img.entrypoint[0] != img.binary {
-					img.bad = append(img.bad, line+": want the exec form with the binary "+img.binary+" first")
-				}
+			if err := json.Unmarshal([]byte(strings.TrimSpace(line[len(fields[0]):])), &cur.img.entrypoint); err != nil || len(cur.img.entrypoint) == 0 {
+				cur.img.bad = append(cur.img.bad, line+": want the exec form")
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
+
+	// The stage, then the one it is built FROM, and so on: a FROM names
+	// an earlier stage, or an image (scratch).
+	var chain []*stage
+	for i := len(stages) - 1; i >= 0; i-- {
+		s := stages[i]
+		if len(chain) == 0 && (target == "" || s.name == target) || len(chain) > 0 && strings.EqualFold(s.name, chain[len(chain)-1].from) {
+			chain = append(chain, s)
+		}
+	}
+	if len(chain) == 0 {
+		t.Fatalf("%s: no stage %q", path, target)
+	}
+	var img image
+	for _, s := range slices.Backward(chain) {
+		img.binary = cmp.Or(s.img.binary, img.binary)
+		img.caBundle = cmp.Or(s.img.caBundle, img.caBundle)
+		img.user = cmp.Or(s.img.user, img.user)
+		if s.img.entrypoint != nil {
+			img.entrypoint = s.img.entrypoint
+		}
+		img.bad = append(img.bad, s.img.bad...)
+	}
+	if len(img.entrypoint) > 0 && img.entrypoint[0] != img.binary {
+		img.bad = append(img.bad, fmt.Sprintf("the entrypoint %q does not start with the binary %s", img.entrypoint, img.binary))
+	}
 	if len(img.bad) > 0 {
 		t.Fatalf("%s: %s", path, strings.Join(img.bad, "; "))
 	}
-	if !found || !scratch || img.binary == "" || img.caBundle == "" || len(img.entrypoint) == 0 {
-		t.Fatalf("%s: want a stage %q FROM scratch holding the binary and a CA bundle, with an entrypoint, got %+v", path, stage, img)
+	if chain[len(chain)-1].from != "scratch" || img.binary == "" || img.caBundle == "" || len(img.entrypoint) == 0 {
+		t.Fatalf("%s: want a stage %q FROM scratch (itself or through the stages it is built on) holding the binary and a CA bundle, with an entrypoint, got %+v", path, target, img)
 	}
 	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w`} {
 		if !strings.Contains(build, want) {
@@ -303,25 +315,6 @@ func readDockerfile(t *testing.T, path, stage string) image {
 		}
 	}
 	return img
-}
-
-// buildStatic builds smexec as the Dockerfile does.
-func buildStatic(t *testing.T, out string) {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build the static binary: %v", err)
-	}
-	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w -X main.version=chroot-test", "-o", out, ".")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GOFLAGS=") && !strings.HasPrefix(kv, "CGO_ENABLED=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
 }
 
 // assertStatic fails unless bin is an ELF executable with no program
@@ -366,25 +359,6 @@ func chrootRun(t *testing.T, root string, cred *syscall.Credential, env []string
 		t.Fatalf("chroot %s %v: %v", root, argv, err)
 	}
 	return o.String(), e.String(), 0
-}
-
-// seed creates the secrets (name → value) and returns their ARNs.
-func seed(t *testing.T, endpoint string, secrets map[string]string) map[string]string {
-	t.Helper()
-	c := sm.NewFromConfig(aws.Config{
-		Region:       testRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(endpoint),
-	})
-	arns := map[string]string{}
-	for name, v := range secrets {
-		out, err := c.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		arns[name] = aws.ToString(out.ARN)
-	}
-	return arns
 }
 
 func writeFile(t *testing.T, path string, data []byte, mode os.FileMode) {

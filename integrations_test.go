@@ -5,56 +5,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/fakeagent"
+	"github.com/smexec/smexec/internal/testenv/fakeagent"
 )
 
-// agents holds each running script's fake agent.
-var agents sync.Map // *testscript.TestScript → *fakeagent.Server
-
-// TestIntegrationScripts runs the scripts of testdata/integrations: the
-// other sources of secrets (the Secrets Manager Agent, a local file),
-// logs and audit records, and check's JSON, with two more commands:
+// agentCmd is the agent command:
 //
 //	agent start TOKEN        start a fake Secrets Manager Agent on loopback that
 //	                         accepts TOKEN and reads from moto; sets $AGENT_URL
 //	agent requests N         the agent answered exactly N secret reads so far
-//	json lines|array FILE [-count N] [PATH=VALUE | PATH~REGEXP ...]
-//	                         FILE is JSON objects one a line (and nothing else),
-//	                         or one JSON array of objects; exactly N of them (at
-//	                         least one without -count) match every condition
-func TestIntegrationScripts(t *testing.T) {
-	e := startMoto(t)
-	testscript.Run(t, testscript.Params{
-		Dir:   "testdata/integrations",
-		Setup: e.setup,
-		// [serviceaccount]: a Kubernetes service account is mounted, as on
-		// a CI runner in a pod, where --local refuses to run.
-		Condition: func(cond string) (bool, error) {
-			if cond != "serviceaccount" {
-				return false, fmt.Errorf("unknown condition %q", cond)
-			}
-			_, err := os.Stat("/var/run/secrets/kubernetes.io/serviceaccount")
-			return err == nil, nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
-			"agent":   func(ts *testscript.TestScript, neg bool, args []string) { agentCmd(ts, neg, args, e.open.URL) },
-			"json":    jsonCmd,
-			"waitfor": waitforCmd,
-		},
-	})
-}
-
 func agentCmd(ts *testscript.TestScript, neg bool, args []string, moto string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: agent start TOKEN | agent requests N")
@@ -64,16 +29,16 @@ func agentCmd(ts *testscript.TestScript, neg bool, args []string, moto string) {
 		a, err := fakeagent.Start(moto, testRegion, args[1])
 		ts.Check(err)
 		ts.Defer(func() { a.Close() })
-		agents.Store(ts, a)
+		scriptOf(ts).agent = a
 		ts.Setenv("AGENT_URL", a.URL)
 	case "requests":
-		v, ok := agents.Load(ts)
-		if !ok {
+		a := scriptOf(ts).agent
+		if a == nil {
 			ts.Fatalf("agent requests: no agent started")
 		}
 		want, err := strconv.Atoi(args[1])
 		ts.Check(err)
-		if got := v.(*fakeagent.Server).Requests.Load(); got != int64(want) {
+		if got := a.Requests.Load(); got != int64(want) {
 			ts.Fatalf("the agent answered %d reads, want %d", got, want)
 		}
 	default:
@@ -81,6 +46,12 @@ func agentCmd(ts *testscript.TestScript, neg bool, args []string, moto string) {
 	}
 }
 
+// jsonCmd is the json command, for logs, audit records and check's JSON:
+//
+//	json lines|array FILE [-count N] [PATH=VALUE | PATH~REGEXP ...]
+//	                         FILE is JSON objects one a line (and nothing else),
+//	                         or one JSON array of objects; exactly N of them (at
+//	                         least one without -count) match every condition
 func jsonCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: json lines|array FILE [-count N] [PATH=VALUE | PATH~REGEXP ...]")

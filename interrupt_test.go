@@ -63,24 +63,7 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 				cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				waitMoment(t, moment, dir)
-				cmd.Process.Signal(syscall.SIGTERM)
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case err = <-done:
-				case <-time.After(60 * time.Second):
-					cmd.Process.Kill()
-					t.Fatalf("smexec did not end within 60s of SIGTERM; stderr:\n%s", stderr.String())
-				}
-				var ee *exec.ExitError
-				if err != nil && !errors.As(err, &ee) {
-					t.Fatal(err)
-				}
-				ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+				ws := interruptAt(t, cmd, moment, dir)
 				files, temps := scanValues(t, dir, canary)
 				if len(temps) > 0 {
 					t.Errorf("temp files left: %v", temps)
@@ -120,6 +103,32 @@ func TestNoLeakWhenInterrupted(t *testing.T) {
 			})
 		}
 	}
+}
+
+// interruptAt starts cmd, sends it SIGTERM at moment (see waitMoment) and
+// returns how it ended; it fails the test if cmd has not ended 60 seconds
+// after the signal.
+func interruptAt(t *testing.T, cmd *exec.Cmd, moment, dir string) syscall.WaitStatus {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitMoment(t, moment, dir)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("smexec did not end within 60s of SIGTERM; stderr:\n%v", cmd.Stderr)
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
 
 // waitMoment waits for a moment of TestNoLeakWhenInterrupted: a delay,
@@ -199,7 +208,7 @@ func TestInterruptedWhileResolvingAsPID1(t *testing.T) {
 				args = append(args, strings.ReplaceAll(a, "{dir}", dir))
 			}
 			cmd := exec.Command("unshare", args...)
-			cmd.Env = leakEnv(p.URL)
+			cmd.Env = processEnv(p.URL)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {
@@ -247,7 +256,7 @@ func TestInterruptsKeepInheritedIgnores(t *testing.T) {
 	p.SetLatency(2 * time.Second)
 	dir := t.TempDir()
 	cmd := exec.Command("sh", "-c", `trap "" HUP INT; exec "$0" -f "$1/f=leak/str" -- sh -c 'echo child-ran; kill -HUP $$; kill -INT $$; echo survived'`, bin, dir)
-	cmd.Env = leakEnv(p.URL)
+	cmd.Env = processEnv(p.URL)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -279,17 +288,7 @@ func TestInstallInterrupted(t *testing.T) {
 			cmd := exec.Command(bin, "install", filepath.Join(dir, "bin"))
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitMoment(t, moment, dir)
-			cmd.Process.Signal(syscall.SIGTERM)
-			err := cmd.Wait()
-			var ee *exec.ExitError
-			if err != nil && !errors.As(err, &ee) {
-				t.Fatal(err)
-			}
-			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			ws := interruptAt(t, cmd, moment, dir)
 			_, temps := scanValues(t, dir, "")
 			if len(temps) > 0 {
 				t.Errorf("temp files left after %v: %v", ws, temps)

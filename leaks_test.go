@@ -18,10 +18,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/smexec/smexec/internal/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
 )
 
 // canary is in every value the leak tests seed: no output may hold it.
@@ -95,11 +94,7 @@ func seedLeakSecrets(t *testing.T, url string) {
 		if region == "" {
 			region = testRegion
 		}
-		c := sm.NewFromConfig(aws.Config{
-			Region:       region,
-			Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-			BaseEndpoint: aws.String(url),
-		})
+		c := sm.NewFromConfig(awsConfig(url, region))
 		in := &sm.CreateSecretInput{Name: aws.String(s.name)}
 		if s.binary {
 			b, err := base64.StdEncoding.DecodeString(s.value)
@@ -130,22 +125,7 @@ func leakSetup(t *testing.T) (bin string, p *faultproxy.Proxy) {
 	t.Helper()
 	e := startMoto(t)
 	seedLeakSecrets(t, e.open.URL)
-	bin = buildSmexec(t)
-	p, err := faultproxy.Start(e.open.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return bin, p
-}
-
-// leakEnv is the environment of a leak-test run against endpoint.
-func leakEnv(endpoint string, extra ...string) []string {
-	env := []string{"PATH=" + os.Getenv("PATH")}
-	for k, v := range awsEnv(endpoint) {
-		env = append(env, k+"="+v)
-	}
-	return append(env, extra...)
+	return buildSmexec(t), startProxy(t, e.open.URL)
 }
 
 // TestNoLeaks runs every failure case at every log level, as exec, check
@@ -165,7 +145,7 @@ func TestNoLeaks(t *testing.T) {
 	// The control: a run that succeeds prints a value where it should,
 	// and this harness sees it.
 	control := exec.Command(bin, "get", "leak/str")
-	control.Env = leakEnv(p.URL)
+	control.Env = processEnv(p.URL)
 	out, err := control.Output()
 	if err != nil || !strings.Contains(string(out), canary) {
 		t.Fatalf("smexec get leak/str = %q, %v; want the value", out, err)
@@ -207,7 +187,7 @@ func TestNoLeaks(t *testing.T) {
 			}
 			for _, argv := range runs {
 				cmd := exec.Command(bin, argv...)
-				cmd.Env = leakEnv(p.URL, c.env...)
+				cmd.Env = processEnv(p.URL, c.env...)
 				cmd.Dir = dir
 				var stdout, stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -309,7 +289,7 @@ func TestCmdlineHoldsNoValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-e", "A=leak/str", "-f", filepath.Join(t.TempDir(), "pw")+"=leak/json:pw", "--", sleep, "30")
-	cmd.Env = leakEnv(p.URL)
+	cmd.Env = processEnv(p.URL)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,12 +19,14 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/smexec/smexec/internal/moto"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/moto"
 )
 
 // The end-to-end tests run the real smexec main, as a separate process,
-// against moto_server on loopback: scripts in testdata/script seed secrets
-// with the sm command and assert what smexec prints, exits with and writes.
+// against moto_server on loopback: the testscript suites (e2e_test.go)
+// and the tests that start the built binary themselves (herd, leaks,
+// interrupts, the image).
 
 func TestMain(m *testing.M) {
 	testscript.Main(stopMoto{m}, map[string]func(){"smexec": main})
@@ -72,40 +76,10 @@ func startMoto(t *testing.T) *endpoints {
 	return motoEnv
 }
 
-func TestScripts(t *testing.T) {
-	e := startMoto(t)
-	testscript.Run(t, testscript.Params{
-		Dir:           "testdata/script",
-		UpdateScripts: *update,
-		Setup:         e.setup,
-		Condition:     rootCondition,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sm":      func(ts *testscript.TestScript, neg bool, args []string) { smCmd(ts, neg, args, e.open.URL) },
-			"ssm":     func(ts *testscript.TestScript, neg bool, args []string) { ssmCmd(ts, neg, args, e.open.URL) },
-			"waitfor": waitforCmd,
-			"tlsfront": func(ts *testscript.TestScript, neg bool, args []string) {
-				tlsfrontCmd(ts, neg, args, e.open.URL)
-			},
-			"signal": signalCmd,
-		},
-	})
-}
-
-// rootCondition is [root]: the test runs as root, as a script that makes
-// device nodes or gives files other owners needs.
-func rootCondition(cond string) (bool, error) {
-	if cond == "root" {
-		return os.Geteuid() == 0, nil
-	}
-	return false, fmt.Errorf("unknown condition %q", cond)
-}
-
 // setup gives a script the environment of the open endpoint, and the
 // IAM endpoint's address and keys for the scripts that switch to it.
 func (e *endpoints) setup(env *testscript.Env) error {
-	for k, v := range awsEnv(e.open.URL) {
-		env.Setenv(k, v)
-	}
+	scriptEnv(env, e.open.URL)
 	env.Setenv("AWS_ENDPOINT_URL_SSM", ssmShim(e.open.URL))
 	env.Setenv("IAM_ENDPOINT", e.iam.URL)
 	env.Setenv("READER_KEY", e.readerKey)
@@ -113,9 +87,34 @@ func (e *endpoints) setup(env *testscript.Env) error {
 	env.Setenv("NOBODY_KEY", e.nobodyKey)
 	env.Setenv("NOBODY_SECRET", e.nobodySecret)
 	env.Setenv("ACCOUNT", testAccount)
+	return nil
+}
+
+// offlineSetup is the setup of a suite without moto: the SDK's endpoint is
+// a loopback port where nothing listens.
+func offlineSetup(env *testscript.Env) error {
+	scriptEnv(env, "http://127.0.0.1:1")
+	return nil
+}
+
+// scriptEnv is what every script's environment holds: awsEnv(url), and
+// no wait at exit.
+func scriptEnv(env *testscript.Env, url string) {
+	for k, v := range awsEnv(url) {
+		env.Setenv(k, v)
+	}
 	// The race detector waits a second at every exit otherwise.
 	env.Setenv("GORACE", "atexit_sleep_ms=0")
-	return nil
+}
+
+// awsConfig is the SDK's configuration for seeding the loopback endpoint
+// at url in region.
+func awsConfig(url, region string) aws.Config {
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(url),
+	}
 }
 
 // awsEnv is the environment that points the SDK, and nothing else, at a
@@ -163,11 +162,7 @@ const iamSetupCalls = 7
 
 func (e *endpoints) setupIAM() error {
 	ctx := context.Background()
-	cfg := aws.Config{
-		Region:       testRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(e.iam.URL),
-	}
+	cfg := awsConfig(e.iam.URL, testRegion)
 	s := sm.NewFromConfig(cfg)
 	for name, value := range map[string]string{"iam/allowed": "allowed-value-1", "iam/denied": "denied-value-2"} {
 		if _, err := s.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
@@ -211,29 +206,16 @@ func (e *endpoints) setupIAM() error {
 // as a trailing newline that a script line cannot hold. -arn VAR sets
 // $VAR to the new secret's ARN; -token ID makes ID the new version's id.
 func smCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
-	if neg {
-		ts.Fatalf("sm does not take !")
-	}
-	if len(args) < 2 {
-		ts.Fatalf("usage: sm create|put|delete [flags] NAME [VALUE [STAGE...]]")
-	}
 	fs := flag.NewFlagSet("sm", flag.ContinueOnError)
-	region := fs.String("region", testRegion, "region")
 	binary := fs.Bool("binary", false, "VALUE is base64 of a binary secret")
 	arnVar := fs.String("arn", "", "env var to set to the ARN")
 	token := fs.String("token", "", "version id of the new version")
 	fromFile := fs.Bool("file", false, "VALUE is a file holding the value")
-	verb := args[0]
-	ts.Check(fs.Parse(args[1:]))
-	rest := fs.Args()
+	verb, region, rest := seedArgs(ts, neg, args, fs, 2, "sm create|put|delete [flags] NAME [VALUE [STAGE...]]")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := sm.NewFromConfig(aws.Config{
-		Region:       *region,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(url),
-	})
+	client := sm.NewFromConfig(awsConfig(url, region))
 	var str *string
 	var bin []byte
 	if len(rest) > 1 {
@@ -277,4 +259,90 @@ func smCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
 	default:
 		ts.Fatalf("sm: unknown verb %q", verb)
 	}
+}
+
+// seedArgs reads the arguments of a seeding command (sm, ssm): VERB,
+// -region R (default testRegion) and the flags fs holds, then the rest;
+// at least atLeast arguments in all.
+func seedArgs(ts *testscript.TestScript, neg bool, args []string, fs *flag.FlagSet, atLeast int, usage string) (verb, region string, rest []string) {
+	if neg {
+		ts.Fatalf("%s does not take !", fs.Name())
+	}
+	if len(args) < atLeast {
+		ts.Fatalf("usage: %s", usage)
+	}
+	r := fs.String("region", testRegion, "region")
+	ts.Check(fs.Parse(args[1:]))
+	return args[0], *r, fs.Args()
+}
+
+// The tests that start the built binary themselves (herd, leaks,
+// interrupts, the image) share the helpers below.
+
+// buildStatic builds smexec as the Dockerfile does: static, without the
+// race detector (a herd of race-instrumented processes would measure the
+// instrumentation), stripped, at version chroot-test.
+func buildStatic(t *testing.T, out string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the static binary: %v", err)
+	}
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w -X main.version=chroot-test", "-o", out, ".")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOFLAGS=") && !strings.HasPrefix(kv, "CGO_ENABLED=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+}
+
+// buildSmexec builds smexec as buildStatic does, into a temp folder, and
+// returns its path.
+func buildSmexec(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "smexec")
+	buildStatic(t, bin)
+	return bin
+}
+
+// processEnv is the whole environment of a run of the built binary
+// against endpoint: PATH, awsEnv(endpoint) and then extra.
+func processEnv(endpoint string, extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range awsEnv(endpoint) {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+// startProxy starts a fault proxy in front of upstream, closed when the
+// test ends.
+func startProxy(t *testing.T, upstream string) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.Start(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// seed creates the secrets (name → value) in testRegion and returns their
+// ARNs.
+func seed(t *testing.T, endpoint string, secrets map[string]string) map[string]string {
+	t.Helper()
+	c := sm.NewFromConfig(awsConfig(endpoint, testRegion))
+	arns := map[string]string{}
+	for name, v := range secrets {
+		out, err := c.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns[name] = aws.ToString(out.ARN)
+	}
+	return arns
 }

@@ -35,30 +35,21 @@ import (
 //
 // put creates the parameter or adds a version to it.
 func ssmCmd(ts *testscript.TestScript, neg bool, args []string, url string) {
-	if neg {
-		ts.Fatalf("ssm does not take !")
-	}
-	if len(args) < 3 {
-		ts.Fatalf("usage: ssm put|label [flags] NAME VALUE|VERSION [LABEL...]")
-	}
 	fs := flag.NewFlagSet("ssm", flag.ContinueOnError)
-	region := fs.String("region", testRegion, "region")
 	typ := fs.String("type", "String", "parameter type")
-	verb := args[0]
-	ts.Check(fs.Parse(args[1:]))
-	rest := fs.Args()
+	verb, region, rest := seedArgs(ts, neg, args, fs, 3, "ssm put|label [flags] NAME VALUE|VERSION [LABEL...]")
 	switch verb {
 	case "put":
 		if len(rest) != 2 {
 			ts.Fatalf("usage: ssm put [flags] NAME VALUE")
 		}
-		ts.Check(ssmCall(url, *region, "PutParameter", map[string]any{
+		ts.Check(ssmCall(url, region, "PutParameter", map[string]any{
 			"Name": rest[0], "Value": rest[1], "Type": *typ, "Overwrite": true,
 		}))
 	case "label":
 		v, err := strconv.ParseInt(rest[1], 10, 64)
 		ts.Check(err)
-		ts.Check(ssmCall(url, *region, "LabelParameterVersion", map[string]any{
+		ts.Check(ssmCall(url, region, "LabelParameterVersion", map[string]any{
 			"Name": rest[0], "ParameterVersion": v, "Labels": rest[2:],
 		}))
 	default:

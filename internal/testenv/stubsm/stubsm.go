@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -74,9 +75,19 @@ type entry struct {
 
 func (s *Server) entry(id string) (entry, bool) {
 	v, ok := s.secrets[id]
+	arn, name := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:%s-AbCdEf", account, id), id
+	// Asked by ARN, it answers as Secrets Manager does: with that ARN and
+	// the name in it, less the six-character suffix; smexec refuses an
+	// answer for another secret.
+	if _, after, ok := strings.Cut(id, ":secret:"); ok && strings.HasPrefix(id, "arn:") {
+		arn, name = id, after
+		if i := strings.LastIndexByte(after, '-'); i >= 0 && len(after)-i == 7 {
+			name = after[:i]
+		}
+	}
 	return entry{
-		ARN:           fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:%s-AbCdEf", account, id),
-		Name:          id,
+		ARN:           arn,
+		Name:          name,
 		VersionId:     "00000000-0000-4000-8000-000000000001",
 		SecretString:  v,
 		VersionStages: []string{"AWSCURRENT"},

@@ -18,7 +18,7 @@ var spawner string
 // buildSpawner builds the spawn helper into dir, static and stripped.
 func buildSpawner(dir string) error {
 	out := filepath.Join(dir, "spawn")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "github.com/smexec/smexec/internal/startbench/spawn")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "github.com/smexec/smexec/internal/testenv/startbench/spawn")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the spawn helper: %v: %s", err, b)

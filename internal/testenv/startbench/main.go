@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/smexec/smexec/internal/faultproxy"
-	"github.com/smexec/smexec/internal/moto"
-	"github.com/smexec/smexec/internal/stubsm"
+	"github.com/smexec/smexec/internal/testenv/faultproxy"
+	"github.com/smexec/smexec/internal/testenv/moto"
+	"github.com/smexec/smexec/internal/testenv/stubsm"
 )
 
 func main() {
@@ -154,7 +154,7 @@ func setup(tmp string, maxN int) (srv *moto.Server, names []string, values map[s
 	if srv, err = moto.Start(filepath.Join(tmp, "moto.log")); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	if err := seed(srv.URL, names, values); err != nil {
+	if _, err := seed(srv.URL, names, values); err != nil {
 		srv.Stop()
 		return nil, nil, nil, nil, err
 	}
@@ -317,6 +317,12 @@ type cell struct {
 	requests    float64
 }
 
+// spread sorts walls and returns their median and maximum.
+func spread(walls []time.Duration) (median, max time.Duration) {
+	slices.Sort(walls)
+	return walls[len(walls)/2], walls[len(walls)-1]
+}
+
 // measure runs smexec `runs` times with a child that exits at once, and
 // returns the wall time from start to the child's exit, the peak RSS of
 // the process (smexec, then the child it became) and requests per run.
@@ -334,66 +340,62 @@ func measure(bin string, ep endpoint, maps string, flags []string, runs int) (ce
 		walls = append(walls, wall)
 		c.rssKB = max(c.rssKB, rss)
 	}
-	slices.Sort(walls)
-	c.median, c.max = walls[len(walls)/2], walls[len(walls)-1]
+	c.median, c.max = spread(walls)
 	c.requests = float64(ep.count()) / float64(runs)
 	return c, nil
 }
 
-// withoutAWS drops the machine's own AWS_* settings, so that every run
-// sees only the benchmark's. (One that matters: AWS_CA_BUNDLE makes the SDK
-// parse the whole bundle at start, about 2.5 ms, which no loopback http
-// endpoint needs.)
-func withoutAWS(env []string) []string {
-	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
-}
-
-func seed(url string, names []string, values map[string]string) error {
+// seed creates the secrets names (values[name]) on the endpoint at url and
+// returns their ARNs, in the order of names.
+func seed(url string, names []string, values map[string]string) ([]string, error) {
 	client := sm.NewFromConfig(aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
 		BaseEndpoint: aws.String(url),
 	})
 	ctx := context.Background()
+	arns := make([]string, 0, len(names))
 	for _, n := range names {
-		v := values[n]
-		if _, err := client.CreateSecret(ctx, &sm.CreateSecretInput{Name: &n, SecretString: &v}); err != nil {
-			return fmt.Errorf("seed %s: %w", n, err)
+		out, err := client.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(n), SecretString: aws.String(values[n])})
+		if err != nil {
+			return nil, fmt.Errorf("seed %s: %w", n, err)
 		}
+		arns = append(arns, aws.ToString(out.ARN))
 	}
-	return nil
+	return arns, nil
 }
 
+// writeMappings writes smexec's mappings for names: one variable a
+// secret, its password field.
 func writeMappings(path string, names []string) error {
+	return writeEach(path, "S%03d=%s:password\n", names)
+}
+
+// writeEach writes line (a format of the index and the name) for each of
+// names.
+func writeEach(path, line string, names []string) error {
 	var b strings.Builder
 	for i, n := range names {
-		fmt.Fprintf(&b, "S%03d=%s:password\n", i, n)
+		fmt.Fprintf(&b, line, i, n)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func ints(s string) []int {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			panic(err)
-		}
-		out = append(out, n)
-	}
-	return out
-}
+func ints(s string) []int { return list(s, strconv.Atoi) }
 
-func durations(s string) []time.Duration {
-	var out []time.Duration
+func durations(s string) []time.Duration { return list(s, time.ParseDuration) }
+
+// list parses a comma-separated flag value; a bad item ends the run.
+func list[T any](s string, parse func(string) (T, error)) []T {
+	var out []T
 	for _, f := range strings.Split(s, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(f))
+		v, err := parse(strings.TrimSpace(f))
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, d)
+		out = append(out, v)
 	}
 	return out
 }

@@ -1,21 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/smexec/smexec/internal/faultproxy"
-	"github.com/smexec/smexec/internal/moto"
-	"github.com/smexec/smexec/internal/stubsm"
+	"github.com/smexec/smexec/internal/testenv/moto"
 )
 
 // sidecar measures the Flyte sidecar form: one `smexec flyte-sidecar` a
@@ -39,16 +31,12 @@ func sidecar(bin string, k int, delays []time.Duration) error {
 		return err
 	}
 	defer srv.Stop()
-	const value = `{"password":"bench-sidecar-value","port":5432}`
-	out, err := sm.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}).CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String("bench/sidecar"), SecretString: aws.String(value)})
+	const name, value = "bench/sidecar", `{"password":"bench-sidecar-value","port":5432}`
+	arns, err := seed(srv.URL, []string{name}, map[string]string{name: value})
 	if err != nil {
-		return fmt.Errorf("seed bench/sidecar: %w", err)
+		return err
 	}
-	arn := aws.ToString(out.ARN)
+	arn := arns[0]
 	root := filepath.Join(tmp, "vol")
 	if err := os.Mkdir(root, 0o777); err != nil {
 		return err
@@ -62,66 +50,40 @@ func sidecar(bin string, k int, delays []time.Duration) error {
 	fmt.Printf("Each run is timed and measured by a spawner process; /bin/true measured the same way: %.1f MB.\n\n", float64(floor)/1024)
 	fmt.Println("| endpoint | delay | median ms | max ms | peak RSS MB | requests/run |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	for _, d := range delays {
-		p, err := faultproxy.Start(srv.URL)
-		if err != nil {
-			return err
-		}
-		p.SetLatency(d)
-		count := func() int {
-			n := 0
-			for _, c := range p.Counts() {
-				n += c
-			}
-			return n
-		}
-		c, err := measureSidecar(bin, root, p.URL, arn, count, k)
-		p.Close()
-		if err != nil {
-			return fmt.Errorf("sidecar moto %v: %w", d, err)
-		}
-		printSidecar("moto", d, c)
-	}
-	for _, d := range delays {
+	for _, e := range []struct {
+		name string
+		open func(time.Duration) (endpoint, error)
+	}{
+		{"moto", motoEndpoint(srv.URL, nil, false)},
 		// The stub knows secrets by the id asked for: here the ARN.
-		s, err := stubsm.Start(map[string]string{arn: value}, stubsm.Options{Delay: d})
-		if err != nil {
-			return err
+		{"stub", stub(map[string]string{arn: value}, false)},
+	} {
+		for _, d := range delays {
+			ep, err := e.open(d)
+			if err != nil {
+				return err
+			}
+			c, err := measureSidecar(bin, root, ep, arn, k)
+			ep.close()
+			if err != nil {
+				return fmt.Errorf("sidecar %s %v: %w", e.name, d, err)
+			}
+			fmt.Printf("| %s | %v | %.1f | %.1f | %.1f | %.1f |\n", e.name, d, ms(c.median), ms(c.max), float64(c.rssKB)/1024, c.requests)
 		}
-		var last int64
-		count := func() int {
-			now := s.Requests.Load()
-			n := now - last
-			last = now
-			return int(n)
-		}
-		c, err := measureSidecar(bin, root, s.URL, arn, count, k)
-		s.Close()
-		if err != nil {
-			return fmt.Errorf("sidecar stub %v: %w", d, err)
-		}
-		printSidecar("stub", d, c)
 	}
 	return nil
-}
-
-func printSidecar(endpoint string, d time.Duration, c cell) {
-	fmt.Printf("| %s | %v | %.1f | %.1f | %.1f | %.1f |\n", endpoint, d, ms(c.median), ms(c.max), float64(c.rssKB)/1024, c.requests)
 }
 
 // measureSidecar runs `smexec flyte-sidecar --root root` runs times with
 // the webhook's environment for the group and key of arn + ":password",
 // checking that each run wrote the value.
-func measureSidecar(bin, root, url, arn string, count func() int, runs int) (cell, error) {
+func measureSidecar(bin, root string, ep endpoint, arn string, runs int) (cell, error) {
 	i := strings.Index(arn, ":secret:") + len(":secret:")
 	group, key := arn[:i], arn[i:]+":password"
 	filename := filepath.Join("/", strings.ToLower(group), strings.ToLower(key))
-	env := append(withoutAWS(os.Environ()),
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+url,
-		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	env := append(benchEnv(ep),
 		"SECRET_ARN="+strings.TrimRight(group, ":")+":"+strings.TrimLeft(key, ":"), "SECRET_FILENAME="+filename)
-	count()
+	ep.count()
 	var walls []time.Duration
 	var c cell
 	for range runs {
@@ -136,8 +98,7 @@ func measureSidecar(bin, root, url, arn string, count func() int, runs int) (cel
 		}
 		c.rssKB = max(c.rssKB, rssKB)
 	}
-	slices.Sort(walls)
-	c.median, c.max = walls[len(walls)/2], walls[len(walls)-1]
-	c.requests = float64(count()) / float64(runs)
+	c.median, c.max = spread(walls)
+	c.requests = float64(ep.count()) / float64(runs)
 	return c, nil
 }

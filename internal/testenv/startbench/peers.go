@@ -161,8 +161,7 @@ func interleave(tools []tool, ep endpoint, n, k int) ([]cell, error) {
 		}
 	}
 	for i := range tools {
-		slices.Sort(walls[i])
-		cells[i].median, cells[i].max = walls[i][len(walls[i])/2], walls[i][len(walls[i])-1]
+		cells[i].median, cells[i].max = spread(walls[i])
 		cells[i].requests = float64(reqs[i]) / float64(k)
 	}
 	return cells, nil
@@ -171,9 +170,5 @@ func interleave(tools []tool, ep endpoint, n, k int) ([]cell, error) {
 // writeVals writes vals' input for names: one variable a secret, its
 // password field.
 func writeVals(path string, names []string) error {
-	var b strings.Builder
-	for i, n := range names {
-		fmt.Fprintf(&b, "S%03d: ref+awssecrets://%s#/password\n", i, n)
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	return writeEach(path, "S%03d: ref+awssecrets://%s#/password\n", names)
 }

@@ -1,4 +1,4 @@
-module github.com/smexec/smexec/internal/startbench/peers/chamber
+module github.com/smexec/smexec/internal/testenv/startbench/peers/chamber
 
 go 1.26
 
