@@ -12,20 +12,13 @@ import (
 
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/resolve"
+	"github.com/smexec/smexec/internal/rotate"
 	"github.com/smexec/smexec/internal/target"
 )
 
-// value is a mapping with its resolved value.
-type value struct {
-	target.Mapping
-	Secret *resolve.Secret
-	// Secrets are every secret a template read, Secret the first.
-	Secrets []*resolve.Secret
-	Data    []byte
-	// Parts are a template's values, one for each placeholder, as the
-	// secrets hold them: --mask hides each of them too.
-	Parts [][]byte
-}
+// value is a mapping with its resolved value; rotate owns the type, as a
+// refresh replaces values.
+type value = rotate.Value
 
 // preserve drops env mappings whose name is already set in environ, so
 // their secrets are not fetched.
