@@ -234,16 +234,3 @@ func (r Ref) String() string {
 	}
 	return strings.Join(fields[:1+n], ":")
 }
-
-// UnmarshalText lets flag parsers and decoders build a Ref.
-func (r *Ref) UnmarshalText(b []byte) error {
-	p, err := Parse(string(b))
-	if err != nil {
-		return err
-	}
-	*r = p
-	return nil
-}
-
-// MarshalText is the inverse of UnmarshalText.
-func (r Ref) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
