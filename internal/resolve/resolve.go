@@ -59,14 +59,6 @@ type Secret struct {
 	Binary []byte
 }
 
-// Size is the length of the secret's value in bytes.
-func (s *Secret) Size() int {
-	if s.String != nil {
-		return len(*s.String)
-	}
-	return len(s.Binary)
-}
-
 // Result is the outcome of fetching the secret one reference names.
 type Result struct {
 	Secret *Secret
