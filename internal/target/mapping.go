@@ -149,12 +149,6 @@ func loadsCode(name string) bool {
 	return codeNames[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "DYLD_") || strings.HasPrefix(name, "SMEXEC_")
 }
 
-// Flyte returns the file mapping of the Flyte layout for r:
-// DIR/lower(group)/lower(key).
-func Flyte(dir string, r ref.Ref) (Mapping, error) {
-	return FlyteLayout{Dir: dir}.File(r.Group(), r.Key(), r)
-}
-
 func split(s, form string) (string, ref.Ref, error) {
 	t, rs, ok := strings.Cut(s, "=")
 	if !ok || t == "" {

@@ -307,6 +307,12 @@ func TestCheckDuplicatesAfterParse(t *testing.T) {
 	}
 }
 
+// flyteFile is the file mapping of the Flyte layout under dir for r, as
+// --secret makes it.
+func flyteFile(dir string, r ref.Ref) (Mapping, error) {
+	return FlyteLayout{Dir: dir}.File(r.Group(), r.Key(), r)
+}
+
 func TestFlyte(t *testing.T) {
 	const dir = "/etc/flyte/secrets"
 	tests := []struct{ ref, want string }{
@@ -323,7 +329,7 @@ func TestFlyte(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
 			r := mustRef(t, tt.ref)
-			m, err := Flyte(dir, r)
+			m, err := flyteFile(dir, r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -344,7 +350,7 @@ func TestFlyteRefusesEscape(t *testing.T) {
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:../../x",
 	} {
 		t.Run(in, func(t *testing.T) {
-			m, err := Flyte(dir, mustRef(t, in))
+			m, err := flyteFile(dir, mustRef(t, in))
 			if err == nil {
 				t.Fatalf("Flyte = %#v, want an error: the file would leave %s", m, dir)
 			}
@@ -369,7 +375,7 @@ func TestFlyteRefusesTheDirItself(t *testing.T) {
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:..",
 	} {
 		t.Run(in, func(t *testing.T) {
-			m, err := Flyte(dir, mustRef(t, in))
+			m, err := flyteFile(dir, mustRef(t, in))
 			if err == nil {
 				t.Errorf("Flyte = file %q, want an error: the name names no file in %s", m.Name, dir)
 			}
