@@ -15,6 +15,7 @@ import (
 // {{ REF }} placeholders, each replaced by the value REF names, passed
 // through the functions written before it: {{ urlencode prod/db:password }}.
 type Template struct {
+	text  string
 	parts []part
 }
 
@@ -37,7 +38,7 @@ var funcs = map[string]func([]byte) []byte{
 // function names and a space each (urlencode, json, base64), or a quoted
 // Go string, which is written as it is: {{ "{{" }} is a literal {{.
 func ParseTemplate(text string) (*Template, error) {
-	t := &Template{}
+	t := &Template{text: text}
 	rest := text
 	for {
 		open := strings.Index(rest, "{{")
@@ -91,6 +92,9 @@ func parsePlaceholder(s string) (part, error) {
 	p.ref = &r
 	return p, nil
 }
+
+// String is the template as written.
+func (t *Template) String() string { return t.text }
 
 // Refs are the template's REFs, in order, one for each placeholder.
 func (t *Template) Refs() []ref.Ref {
