@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
@@ -219,7 +220,7 @@ func decodeOutput(body []byte) (output, error) {
 // GetSecretValue reads one secret version through the agent.
 func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
 	q := url.Values{}
-	q.Set("secretId", deref(in.SecretId))
+	q.Set("secretId", aws.ToString(in.SecretId))
 	if in.VersionId != nil {
 		q.Set("versionId", *in.VersionId)
 	}
@@ -251,7 +252,7 @@ func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput,
 	if out.SecretString == nil && out.SecretBinary == nil {
 		return nil, &Error{Cause: "the agent's answer holds neither SecretString nor SecretBinary"}
 	}
-	if n := len(deref(out.SecretString)) + len(out.SecretBinary); n > resolve.MaxValueSize {
+	if n := len(aws.ToString(out.SecretString)) + len(out.SecretBinary); n > resolve.MaxValueSize {
 		return nil, &Error{
 			Cause: fmt.Sprintf("the agent's value is %d bytes, more than the %d Secrets Manager holds", n, resolve.MaxValueSize),
 			Hint:  "check that " + c.base + " is the Secrets Manager Agent or the Lambda extension",
@@ -439,11 +440,4 @@ func oneLine(err error) string {
 		return ""
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

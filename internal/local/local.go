@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/smexec/smexec/internal/ref"
@@ -243,7 +244,7 @@ func parseVersion(obj map[string]json.RawMessage) (*version, error) {
 	default:
 		return nil, errors.New(`want "value" or "binary"`)
 	}
-	if err := checkSize(len(v.bin) + len(deref(v.str))); err != nil {
+	if err := checkSize(len(v.bin) + len(aws.ToString(v.str))); err != nil {
 		return nil, err
 	}
 	if raw := obj["id"]; raw != nil {
@@ -347,7 +348,7 @@ func (f *File) lookup(id string) (*secret, bool) {
 
 // GetSecretValue answers from the file as Secrets Manager would.
 func (f *File) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
-	id := deref(in.SecretId)
+	id := aws.ToString(in.SecretId)
 	s, ok := f.lookup(id)
 	if !ok {
 		hint := fmt.Sprintf("add %q to %s, or check the name", id, f.path)
@@ -356,7 +357,7 @@ func (f *File) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _ .
 		}
 		return nil, &Error{Cause: "not in " + f.path, Hint: hint}
 	}
-	vid, stage := deref(in.VersionId), deref(in.VersionStage)
+	vid, stage := aws.ToString(in.VersionId), aws.ToString(in.VersionStage)
 	if vid == "" && stage == "" {
 		stage = current
 	}
@@ -425,10 +426,3 @@ type Error struct {
 
 func (e *Error) Error() string                 { return e.Cause }
 func (e *Error) Explain() (cause, hint string) { return e.Cause, e.Hint }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
