@@ -320,9 +320,9 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		if refused {
 			cause += " (connection refused)"
 		} else if inner := errors.Unwrap(err); inner != nil {
-			cause += " (" + oneLine(inner) + ")" // without url.Error's repeat of the URL
+			cause += " (" + resolve.OneLine(inner.Error()) + ")" // without url.Error's repeat of the URL
 		} else {
-			cause += " (" + oneLine(err) + ")"
+			cause += " (" + resolve.OneLine(err.Error()) + ")"
 		}
 		return nil, refused, &Error{Cause: cause, Hint: "start the Secrets Manager Agent (or the Lambda extension), or give its address with --agent URL", Err: err}
 	}
@@ -338,7 +338,7 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		}
 		// A body the connection cut short is worth another attempt.
 		var cut *resolve.AnswerCutError
-		return nil, errors.As(err, &cut), &Error{Cause: "reading the agent's answer: " + oneLine(err), Err: err}
+		return nil, errors.As(err, &cut), &Error{Cause: "reading the agent's answer: " + resolve.OneLine(err.Error()), Err: err}
 	}
 	if resp.StatusCode == http.StatusOK {
 		return body, false, nil
@@ -393,7 +393,7 @@ func (c *Client) answerError(status int, body []byte) error {
 		}
 		return &smithy.GenericAPIError{Code: code, Message: msg}
 	}
-	text := oneLine(errors.New(string(body)))
+	text := resolve.OneLine(string(body))
 	if len(text) > 200 {
 		text = text[:200] + "…"
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -319,10 +318,6 @@ func (s *secret) check() error {
 // Client returns f itself, whatever the region.
 func (f *File) Client(context.Context, string) (resolve.API, error) { return f, nil }
 
-// fullARNSuffix is the "-AbCdEf" Secrets Manager appends to a name in a
-// full ARN.
-var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
-
 // lookup finds the secret an id names: a name as it is; an ARN by its
 // name field, as written and then without a 6-character suffix, so that
 // REFs copied from production work unchanged.
@@ -339,8 +334,8 @@ func (f *File) lookup(id string) (*secret, bool) {
 	if s, ok := f.secrets[name]; ok {
 		return s, true
 	}
-	if fullARNSuffix.MatchString(name) {
-		s, ok := f.secrets[name[:len(name)-7]]
+	if base, ok := resolve.TrimARNSuffix(name); ok {
+		s, ok := f.secrets[base]
 		return s, ok
 	}
 	return nil, false
@@ -412,8 +407,8 @@ func namesOf(id string) []string {
 		return nil
 	}
 	names := []string{fmt.Sprintf("%q", fields[6])}
-	if suffix := fullARNSuffix.FindString(fields[6]); suffix != "" {
-		names = append(names, fmt.Sprintf("%q", strings.TrimSuffix(fields[6], suffix)))
+	if base, ok := resolve.TrimARNSuffix(fields[6]); ok {
+		names = append(names, fmt.Sprintf("%q", base))
 	}
 	return names
 }

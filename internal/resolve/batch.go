@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/bits"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -209,10 +208,8 @@ func answers(id, name, arn string) bool {
 	if !isARN(id) {
 		return id == name
 	}
-	return id == arn || len(arn) == len(id)+7 && strings.HasPrefix(arn, id) && fullARNTail.MatchString(arn[len(id):])
+	return id == arn || len(arn) == len(id)+7 && strings.HasPrefix(arn, id) && fullARNSuffix.MatchString(arn[len(id):])
 }
-
-var fullARNTail = regexp.MustCompile(`^-[A-Za-z0-9]{6}$`)
 
 // batchCall makes one BatchGetSecretValue request, retried as the
 // policy says, and reports a fallback to single reads:

@@ -67,6 +67,15 @@ type Explained interface {
 // a full ARN.
 var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 
+// TrimARNSuffix is name without the "-AbCdEf" Secrets Manager appends to
+// a secret's name in its full ARN, and whether name ended with one.
+func TrimARNSuffix(name string) (string, bool) {
+	if !fullARNSuffix.MatchString(name) {
+		return name, false
+	}
+	return name[:len(name)-7], true
+}
+
 // classify turns an SDK error into an *Error with a cause and a hint an
 // operator can act on.
 func classify(ctx context.Context, err error, k key) error {
@@ -133,12 +142,12 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		st := httpStatus(err)
 		e.Cause = fmt.Sprintf("Secrets Manager answered HTTP %d %s", st, http.StatusText(st))
 		if code != "" {
-			e.Cause += " (" + oneLine(code+": "+msg) + ")"
+			e.Cause += " (" + OneLine(code+": "+msg) + ")"
 		}
 		e.Cause += attempts(err)
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or " + moreRetries(err)
 	case untrusted(err):
-		e.Cause = "the certificate of " + endpoint(err) + " does not verify: " + oneLine(untrustedCause(err))
+		e.Cause = "the certificate of " + endpoint(err) + " does not verify: " + OneLine(untrustedCause(err))
 		e.Hint = "a proxy or endpoint with a private CA needs that CA in AWS_CA_BUNDLE (or the profile's ca_bundle); otherwise check that AWS_ENDPOINT_URL_SECRETS_MANAGER names the right host"
 	case isAttemptTimeout(err):
 		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
@@ -161,7 +170,7 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		e.Cause = fmt.Sprintf("could not decode the answer to %s%s: it is not what Secrets Manager sends", operation(err), statusOf(err))
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case code != "":
-		e.Cause = oneLine(code + ": " + msg)
+		e.Cause = OneLine(code + ": " + msg)
 	case isDropped(err):
 		e.Cause = "the connection to " + endpoint(err) + " was reset before an answer" + attempts(err)
 		e.Hint = "something on the network path (a proxy, a firewall, the VPC endpoint) dropped the connection; check the path to the Secrets Manager endpoint"
@@ -172,7 +181,7 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		e.Cause = "no AWS credentials found"
 		e.Hint = "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a role"
 	default:
-		e.Cause = oneLine(err.Error())
+		e.Cause = OneLine(err.Error())
 	}
 	return e
 }
@@ -202,7 +211,7 @@ func statusOf(err error) string {
 
 // clientError explains why no client could be built for k.
 func clientError(err error, k key) error {
-	e := &Error{Kind: k.kind, SecretID: k.secretID, Region: k.region, Cause: oneLine(err.Error()), Err: err}
+	e := &Error{Kind: k.kind, SecretID: k.secretID, Region: k.region, Cause: OneLine(err.Error()), Err: err}
 	var ex Explained
 	switch {
 	case errors.As(err, &ex):
@@ -398,8 +407,9 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// oneLine keeps multi-line SDK messages to the one line an error gets.
-func oneLine(s string) string {
+// OneLine keeps a multi-line message (the SDK's, an endpoint's) to the
+// one line an error gets.
+func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
