@@ -434,10 +434,3 @@ func (e *Error) RetryableError() bool { return false }
 
 func (e *Error) Unwrap() error                 { return e.Err }
 func (e *Error) Explain() (cause, hint string) { return e.Cause, e.Hint }
-
-func oneLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
