@@ -63,17 +63,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := preflightFiles(ms); err != nil {
 		return err
 	}
-	all, kept := ms, []target.Mapping(nil)
-	if c.PreserveEnv {
-		ms, kept = splitPreserved(ms, deps.Environ)
-	}
-	vals, err := resolveAll(ctx, deps, c.AWSFlags, ms)
-	if i := intr.Caught(); i != nil {
-		return i
-	}
-	if err == nil {
-		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
-	}
+	vals, kept, err := resolveTargets(intr, deps, c.AWSFlags, ms, c.PreserveEnv)
 	if err != nil {
 		return err
 	}
