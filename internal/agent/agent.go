@@ -288,14 +288,10 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
 		if !retry || try >= attempts {
 			return body, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
+		if resolve.Sleep(ctx, wait) != nil {
 			// What kept the agent from answering says more than the
 			// deadline that ended the wait.
-			t.Stop()
 			return nil, err
-		case <-t.C:
 		}
 		wait *= 2
 	}

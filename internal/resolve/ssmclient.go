@@ -133,12 +133,8 @@ func (c *paramClient) GetParameters(ctx context.Context, names []string, onAttem
 		if derr != nil {
 			return nil, err
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if Sleep(ctx, d) != nil {
 			return nil, err
-		case <-t.C:
 		}
 	}
 }
