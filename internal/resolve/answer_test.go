@@ -68,15 +68,7 @@ func TestAttemptDeadlineCoversTheBody(t *testing.T) {
 		w.Header().Set("Content-Length", "")
 		w.Write([]byte(goodAnswer))
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
-	defer cancel()
-	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
-	if res.Err != nil {
-		t.Fatalf("Fetch: %v", res.Err)
-	}
-	if got := *res.Secret.String; got != "right" || requests.Load() != 2 {
-		t.Errorf("value %q after %d requests, want %q after 2", got, requests.Load(), "right")
-	}
+	wantRightAfter(t, r, 12*time.Second, &requests, 2)
 }
 
 // A connection cut in the middle of an answer's body is a passing failure
@@ -97,15 +89,7 @@ func TestAnswerCutShortIsRetried(t *testing.T) {
 		}
 		w.Write([]byte(goodAnswer))
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
-	if res.Err != nil {
-		t.Fatalf("Fetch: %v", res.Err)
-	}
-	if got := *res.Secret.String; got != "right" || requests.Load() != 3 {
-		t.Errorf("value %q after %d requests, want %q after 3", got, requests.Load(), "right")
-	}
+	wantRightAfter(t, r, 10*time.Second, &requests, 3)
 }
 
 // Cut short on every attempt, the read fails at --timeout saying the
@@ -367,5 +351,20 @@ func TestGetAnswerCap(t *testing.T) {
 	res := r.Fetch(context.Background(), []ref.Ref{{SecretID: "db"}})[0]
 	if res.Err == nil || res.Err.Error() != "secret db in us-east-1: the answer to GetSecretValue (HTTP 200) is larger than 1 MiB, more than Secrets Manager sends" {
 		t.Fatalf("Fetch = %+v, want the answer refused", res)
+	}
+}
+
+// wantRightAfter checks that r reads db as "right" within limit, after n
+// requests.
+func wantRightAfter(t *testing.T, r *Resolver, limit time.Duration, requests *atomic.Int32, n int32) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
+	if res.Err != nil {
+		t.Fatalf("Fetch: %v", res.Err)
+	}
+	if got := *res.Secret.String; got != "right" || requests.Load() != n {
+		t.Errorf("value %q after %d requests, want %q after %d", got, requests.Load(), "right", n)
 	}
 }
