@@ -97,16 +97,8 @@ func parseParameter(s string) (Ref, error) {
 // setParameterARN sets the parameter an ARN's fields f name, and returns
 // the REF's tail after them.
 func (r *Ref) setParameterARN(f []string) (tail []string, err error) {
-	if len(f) < 6 {
-		return nil, errors.New("ARN has too few fields: want arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME")
-	}
-	switch {
-	case !partitionRE.MatchString(f[1]):
-		return nil, fmt.Errorf("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, …)", f[1])
-	case !regionRE.MatchString(f[3]):
-		return nil, fmt.Errorf("ARN region %q is not a region name like us-east-1", f[3])
-	case !accountRE.MatchString(f[4]):
-		return nil, fmt.Errorf("ARN account %q is not 12 digits", f[4])
+	if err := checkARN(f, 6, "ssm", "arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME"); err != nil {
+		return nil, err
 	}
 	rest, ok := strings.CutPrefix(f[5], "parameter/")
 	if !ok {

@@ -122,19 +122,10 @@ func Parse(s string) (Ref, error) {
 // setARN sets the secret an ARN's fields f name, and returns the REF's
 // tail after them.
 func (r *Ref) setARN(f []string) (tail []string, err error) {
-	if len(f) < 7 {
-		return nil, errors.New("ARN has too few fields: want arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME")
+	if err := checkARN(f, 7, "secretsmanager", "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME"); err != nil {
+		return nil, err
 	}
-	switch {
-	case !partitionRE.MatchString(f[1]):
-		return nil, fmt.Errorf("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, …)", f[1])
-	case f[2] != "secretsmanager":
-		return nil, fmt.Errorf("ARN service is %q, want secretsmanager", f[2])
-	case !regionRE.MatchString(f[3]):
-		return nil, fmt.Errorf("ARN region %q is not a region name like us-east-1", f[3])
-	case !accountRE.MatchString(f[4]):
-		return nil, fmt.Errorf("ARN account %q is not 12 digits", f[4])
-	case f[5] != "secret":
+	if f[5] != "secret" {
 		return nil, fmt.Errorf("ARN resource type is %q, want secret", f[5])
 	}
 	if err := checkName(f[6]); err != nil {
@@ -143,6 +134,26 @@ func (r *Ref) setARN(f []string) (tail []string, err error) {
 	r.Partition, r.Region, r.Account, r.Name = f[1], f[3], f[4], f[6]
 	r.SecretID = strings.Join(f[:7], ":")
 	return f[7:], nil
+}
+
+// checkARN checks the fields f of an ARN of service whose resource takes
+// n fields in all (form shows them): their count, and the partition,
+// service, region and account.
+func checkARN(f []string, n int, service, form string) error {
+	if len(f) < n {
+		return errors.New("ARN has too few fields: want " + form)
+	}
+	switch {
+	case !partitionRE.MatchString(f[1]):
+		return fmt.Errorf("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, …)", f[1])
+	case f[2] != service:
+		return fmt.Errorf("ARN service is %q, want %s", f[2], service)
+	case !regionRE.MatchString(f[3]):
+		return fmt.Errorf("ARN region %q is not a region name like us-east-1", f[3])
+	case !accountRE.MatchString(f[4]):
+		return fmt.Errorf("ARN account %q is not 12 digits", f[4])
+	}
+	return nil
 }
 
 // setTail assigns the ECS tail. Up to three fields are key, stage and id;
