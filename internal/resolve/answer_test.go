@@ -79,10 +79,7 @@ func TestAnswerCutShortIsRetried(t *testing.T) {
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
 		io.Copy(io.Discard, req.Body)
 		if requests.Add(1) <= 2 {
-			w.Header().Set("Content-Length", "1000")
-			w.WriteHeader(http.StatusOK)
-			w.Write([]byte(goodAnswer[:40]))
-			w.(http.Flusher).Flush()
+			startAnswer(w, nil, goodAnswer[:40])
 			c, _, _ := w.(http.Hijacker).Hijack()
 			c.Close()
 			return
@@ -96,11 +93,7 @@ func TestAnswerCutShortIsRetried(t *testing.T) {
 // connection was cut, not that the answer could not be decoded.
 func TestAnswerCutShortEveryTime(t *testing.T) {
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
-		w.Header().Set("Content-Length", "1000")
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(`{"SecretString":"SENTINEL`))
-		w.(http.Flusher).Flush()
+		startAnswer(w, req, `{"SecretString":"SENTINEL`)
 		c, _, _ := w.(http.Hijacker).Hijack()
 		c.Close()
 	})
@@ -268,11 +261,7 @@ func TestCurrentReadAnsweredWithAnotherVersion(t *testing.T) {
 // --timeout saying so, and naming the endpoint.
 func TestAnswerBodyStalledEveryTime(t *testing.T) {
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
-		w.Header().Set("Content-Length", "1000")
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(`{"SecretString":"SENTINEL`))
-		w.(http.Flusher).Flush()
+		startAnswer(w, req, `{"SecretString":"SENTINEL`)
 		<-req.Context().Done()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -367,4 +356,16 @@ func wantRightAfter(t *testing.T, r *Resolver, limit time.Duration, requests *at
 	if got := *res.Secret.String; got != "right" || requests.Load() != n {
 		t.Errorf("value %q after %d requests, want %q after %d", got, requests.Load(), "right", n)
 	}
+}
+
+// startAnswer reads the request (unless req is nil) and sends the headers
+// of a 1000-byte answer and its first bytes, begin.
+func startAnswer(w http.ResponseWriter, req *http.Request, begin string) {
+	if req != nil {
+		io.Copy(io.Discard, req.Body)
+	}
+	w.Header().Set("Content-Length", "1000")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(begin))
+	w.(http.Flusher).Flush()
 }
