@@ -58,6 +58,39 @@ func TestMaskerGrace(t *testing.T) {
 	m.mu.Unlock()
 }
 
+// A rotation that fails after the masker was given the new values gives
+// it the running ones again (rotate's TestAFailedRotationKeepsTheRunningValuesMasked):
+// a value replaced and then made current again stays masked past
+// maskGrace, with the new one.
+func TestMaskerKeepsAValueMadeCurrentAgain(t *testing.T) {
+	var out bytes.Buffer
+	deps := &Deps{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	m := newMasker(deps, maskVals("running-value"))
+	clock := time.Unix(1e9, 0)
+	m.now = func() time.Time { return clock }
+	defer func() {
+		m.mu.Lock()
+		if m.timer != nil {
+			m.timer.Stop()
+		}
+		m.mu.Unlock()
+	}()
+	for range 2 { // the next poll fails the same way
+		m.add(maskVals("rotated-value"))
+		m.add(maskVals("running-value", "rotated-value"))
+		clock = clock.Add(maskGrace)
+		m.mu.Lock()
+		m.rebuild(clock) // what the timer does
+		m.mu.Unlock()
+	}
+	out.Reset()
+	m.stdout.Write([]byte("running-value rotated-value\n"))
+	m.stdout.Flush()
+	if got, want := out.String(), "*** ***\n"; got != want {
+		t.Fatalf("after a failed rotation and the grace period: got %q, want %q", got, want)
+	}
+}
+
 // A value that a rotation makes too short to mask is named, as one too
 // short at start is.
 func TestMaskerWarnsOfAShortValueAfterARotation(t *testing.T) {
