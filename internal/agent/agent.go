@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
@@ -219,7 +220,7 @@ func decodeOutput(body []byte) (output, error) {
 // GetSecretValue reads one secret version through the agent.
 func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
 	q := url.Values{}
-	q.Set("secretId", deref(in.SecretId))
+	q.Set("secretId", aws.ToString(in.SecretId))
 	if in.VersionId != nil {
 		q.Set("versionId", *in.VersionId)
 	}
@@ -251,7 +252,7 @@ func (c *Client) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput,
 	if out.SecretString == nil && out.SecretBinary == nil {
 		return nil, &Error{Cause: "the agent's answer holds neither SecretString nor SecretBinary"}
 	}
-	if n := len(deref(out.SecretString)) + len(out.SecretBinary); n > resolve.MaxValueSize {
+	if n := len(aws.ToString(out.SecretString)) + len(out.SecretBinary); n > resolve.MaxValueSize {
 		return nil, &Error{
 			Cause: fmt.Sprintf("the agent's value is %d bytes, more than the %d Secrets Manager holds", n, resolve.MaxValueSize),
 			Hint:  "check that " + c.base + " is the Secrets Manager Agent or the Lambda extension",
@@ -287,14 +288,10 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
 		if !retry || try >= attempts {
 			return body, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
+		if resolve.Sleep(ctx, wait) != nil {
 			// What kept the agent from answering says more than the
 			// deadline that ended the wait.
-			t.Stop()
 			return nil, err
-		case <-t.C:
 		}
 		wait *= 2
 	}
@@ -319,9 +316,9 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		if refused {
 			cause += " (connection refused)"
 		} else if inner := errors.Unwrap(err); inner != nil {
-			cause += " (" + oneLine(inner) + ")" // without url.Error's repeat of the URL
+			cause += " (" + resolve.OneLine(inner.Error()) + ")" // without url.Error's repeat of the URL
 		} else {
-			cause += " (" + oneLine(err) + ")"
+			cause += " (" + resolve.OneLine(err.Error()) + ")"
 		}
 		return nil, refused, &Error{Cause: cause, Hint: "start the Secrets Manager Agent (or the Lambda extension), or give its address with --agent URL", Err: err}
 	}
@@ -337,7 +334,7 @@ func (c *Client) once(ctx context.Context, u string) (body []byte, retry bool, e
 		}
 		// A body the connection cut short is worth another attempt.
 		var cut *resolve.AnswerCutError
-		return nil, errors.As(err, &cut), &Error{Cause: "reading the agent's answer: " + oneLine(err), Err: err}
+		return nil, errors.As(err, &cut), &Error{Cause: "reading the agent's answer: " + resolve.OneLine(err.Error()), Err: err}
 	}
 	if resp.StatusCode == http.StatusOK {
 		return body, false, nil
@@ -392,7 +389,7 @@ func (c *Client) answerError(status int, body []byte) error {
 		}
 		return &smithy.GenericAPIError{Code: code, Message: msg}
 	}
-	text := oneLine(errors.New(string(body)))
+	text := resolve.OneLine(string(body))
 	if len(text) > 200 {
 		text = text[:200] + "…"
 	}
@@ -433,17 +430,3 @@ func (e *Error) RetryableError() bool { return false }
 
 func (e *Error) Unwrap() error                 { return e.Err }
 func (e *Error) Explain() (cause, hint string) { return e.Cause, e.Hint }
-
-func oneLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

@@ -84,19 +84,9 @@ func (c *ExportCmd) Run(deps *Deps) error {
 		}
 		return false
 	})
-	all := ms
-	if c.PreserveEnv {
-		ms = preserve(ms, deps.Environ)
-	}
 	intr := launch.CatchInterrupts("")
 	defer intr.Stop()
-	vals, err := resolveAll(intr.Context(), deps, c.AWSFlags, ms)
-	if i := intr.Caught(); i != nil {
-		return i
-	}
-	if err == nil {
-		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
-	}
+	vals, _, err := resolveTargets(intr, deps, c.AWSFlags, ms, c.PreserveEnv)
 	if err != nil {
 		return err
 	}

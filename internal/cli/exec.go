@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smexec/smexec/internal/launch"
+	"github.com/smexec/smexec/internal/rotate"
 	"github.com/smexec/smexec/internal/target"
 )
 
@@ -62,17 +63,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	if err := preflightFiles(ms); err != nil {
 		return err
 	}
-	all, kept := ms, []target.Mapping(nil)
-	if c.PreserveEnv {
-		ms, kept = splitPreserved(ms, deps.Environ)
-	}
-	vals, err := resolveAll(ctx, deps, c.AWSFlags, ms)
-	if i := intr.Caught(); i != nil {
-		return i
-	}
-	if err == nil {
-		vals, err = settleEnvFrom(vals, all, deps.Environ, c.PreserveEnv)
-	}
+	vals, kept, err := resolveTargets(intr, deps, c.AWSFlags, ms, c.PreserveEnv)
 	if err != nil {
 		return err
 	}
@@ -89,7 +80,7 @@ func (c *ExecCmd) Run(deps *Deps) error {
 		s.removePrivate()
 		return err
 	}
-	private, writes := fileWrites(vals)
+	private, writes := rotate.FileWrites(vals)
 	// An interrupted write takes back what it did itself.
 	err = s.private.Write(ctx, private)
 	if err == nil {
@@ -121,23 +112,6 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	// execve failed: the command never ran, so its files go too.
 	s.removeFiles()
 	return err
-}
-
-// fileWrites are the files of vals to write: the private files of
-// --env-path, and the file targets.
-func fileWrites(vals []value) (private, files []target.Write) {
-	for _, v := range vals {
-		if v.Kind != target.File {
-			continue
-		}
-		w := target.Write{Path: v.Name, Data: v.Data, Source: v.Source}
-		if v.PathEnv != "" {
-			private = append(private, w)
-		} else {
-			files = append(files, w)
-		}
-	}
-	return private, files
 }
 
 // privateOptions are how --env-path files are written: 0400 in a 0700

@@ -122,27 +122,27 @@ func mappings(ef EnvFlags, ff *FileFlags, environ []string) ([]target.Mapping, e
 		m.Source = src
 		ms = append(ms, m)
 	}
-	for _, s := range ef.Env {
-		m, err := target.ParseEnv(s)
-		add("--env "+s, m, err)
+	type flag struct {
+		name  string
+		vals  list
+		parse func(string) (target.Mapping, error)
 	}
-	for _, s := range ef.Template {
-		m, err := target.ParseTemplateMapping(s)
-		add("--template "+s, m, err)
-	}
-	for _, s := range ef.EnvFrom {
-		m, err := target.ParseEnvFrom(s)
-		add("--env-from "+s, m, err)
-	}
-	for _, s := range ef.EnvPath {
-		m, err := target.ParseEnvPath(s)
-		add("--env-path "+s, m, err)
+	flags := []flag{
+		{"--env", ef.Env, target.ParseEnv},
+		{"--template", ef.Template, target.ParseTemplateMapping},
+		{"--env-from", ef.EnvFrom, target.ParseEnvFrom},
+		{"--env-path", ef.EnvPath, target.ParseEnvPath},
 	}
 	if ff != nil {
-		for _, s := range ff.File {
-			m, err := target.ParseFile(s)
-			add("--file "+s, m, err)
+		flags = append(flags, flag{"--file", ff.File, target.ParseFile})
+	}
+	for _, f := range flags {
+		for _, s := range f.vals {
+			m, err := f.parse(s)
+			add(f.name+" "+s, m, err)
 		}
+	}
+	if ff != nil {
 		if err := ff.flyteMappings(environ, add); err != nil {
 			errs = append(errs, err)
 		}

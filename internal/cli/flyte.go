@@ -26,21 +26,19 @@ func (ff *FileFlags) layoutFiles() bool {
 // --secret-env, adding each through add.
 func (ff *FileFlags) flyteMappings(environ []string, add func(string, target.Mapping, error)) error {
 	l := target.NewFlyteLayout(ff.SecretsDir, environ)
-	for _, s := range ff.Secret {
-		r, err := flyteRef(s)
-		var m target.Mapping
-		if err == nil {
-			m, err = l.File(r.Group(), r.Key(), r)
+	for _, f := range []struct {
+		name  string
+		vals  list
+		place func(group, key string, r ref.Ref) (target.Mapping, error)
+	}{{"--secret", ff.Secret, l.File}, {"--secret-env", ff.SecretEnv, l.Env}} {
+		for _, s := range f.vals {
+			r, err := flyteRef(s)
+			var m target.Mapping
+			if err == nil {
+				m, err = f.place(r.Group(), r.Key(), r)
+			}
+			add(f.name+" "+s, m, err)
 		}
-		add("--secret "+s, m, err)
-	}
-	for _, s := range ff.SecretEnv {
-		r, err := flyteRef(s)
-		var m target.Mapping
-		if err == nil {
-			m, err = l.Env(r.Group(), r.Key(), r)
-		}
-		add("--secret-env "+s, m, err)
 	}
 	if g, k := len(ff.SecretGroup), len(ff.SecretKey); g != k {
 		return fmt.Errorf("--secret-group and --secret-key pair up in order, but %d --secret-group and %d --secret-key were given", g, k)

@@ -2,13 +2,8 @@ package cli
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,47 +58,34 @@ func TestMaskerGrace(t *testing.T) {
 	m.mu.Unlock()
 }
 
-// A rotation that cannot be applied (here a file target whose folder has
-// become a file) leaves the command with the values it runs with: they
-// must stay masked past maskGrace, and so must the new ones, which may be
-// half written. A value rotated away and back while a rotation failed is
-// the same case.
-func TestMaskerKeepsTheRunningValuesWhenARotationFails(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "sub"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+// A rotation that fails after the masker was given the new values gives
+// it the running ones again (rotate's TestAFailedRotationKeepsTheRunningValuesMasked):
+// a value replaced and then made current again stays masked past
+// maskGrace, with the new one.
+func TestMaskerKeepsAValueMadeCurrentAgain(t *testing.T) {
 	var out bytes.Buffer
 	deps := &Deps{Stdout: &out, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
-	cmd := &ExecCmd{SuperviseFlags: SuperviseFlags{Mask: true, Refresh: time.Hour, OnChange: onChange{"signal", syscall.SIGHUP}}}
-	s := &supervised{deps: deps, flags: cmd, files: target.NewFiles(target.FileOptions{UID: -1, GID: -1}), key: []byte("k")}
-	m := target.Mapping{Kind: target.File, Name: filepath.Join(dir, "sub", "f"), Source: "-f F"}
-	s.vals = []value{{Mapping: m, Data: []byte("running-value")}}
-	s.sums = [][sha256.Size]byte{s.sum(s.vals[0].Data)}
-	s.out = newMasker(deps, s.vals)
+	m := newMasker(deps, maskVals("running-value"))
 	clock := time.Unix(1e9, 0)
-	s.out.now = func() time.Time { return clock }
+	m.now = func() time.Time { return clock }
 	defer func() {
-		s.out.mu.Lock()
-		if s.out.timer != nil {
-			s.out.timer.Stop()
+		m.mu.Lock()
+		if m.timer != nil {
+			m.timer.Stop()
 		}
-		s.out.mu.Unlock()
+		m.mu.Unlock()
 	}()
-
 	for range 2 { // the next poll fails the same way
-		fresh := []value{{Mapping: m, Data: []byte("rotated-value")}}
-		if err := s.apply(context.Background(), fresh, nil); err == nil {
-			t.Fatal("the rotation was applied; want it to fail")
-		}
+		m.add(maskVals("rotated-value"))
+		m.add(maskVals("running-value", "rotated-value"))
 		clock = clock.Add(maskGrace)
-		s.out.mu.Lock()
-		s.out.rebuild(clock) // what the timer does
-		s.out.mu.Unlock()
+		m.mu.Lock()
+		m.rebuild(clock) // what the timer does
+		m.mu.Unlock()
 	}
 	out.Reset()
-	s.out.stdout.Write([]byte("running-value rotated-value\n"))
-	s.out.stdout.Flush()
+	m.stdout.Write([]byte("running-value rotated-value\n"))
+	m.stdout.Flush()
 	if got, want := out.String(), "*** ***\n"; got != want {
 		t.Fatalf("after a failed rotation and the grace period: got %q, want %q", got, want)
 	}

@@ -10,29 +10,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/ref"
 	"github.com/smexec/smexec/internal/resolve"
+	"github.com/smexec/smexec/internal/rotate"
 	"github.com/smexec/smexec/internal/target"
 )
 
-// value is a mapping with its resolved value.
-type value struct {
-	target.Mapping
-	Secret *resolve.Secret
-	// Secrets are every secret a template read, Secret the first.
-	Secrets []*resolve.Secret
-	Data    []byte
-	// Parts are a template's values, one for each placeholder, as the
-	// secrets hold them: --mask hides each of them too.
-	Parts [][]byte
-}
-
-// preserve drops env mappings whose name is already set in environ, so
-// their secrets are not fetched.
-func preserve(ms []target.Mapping, environ []string) []target.Mapping {
-	fetch, _ := splitPreserved(ms, environ)
-	return fetch
-}
+// value is a mapping with its resolved value; rotate owns the type, as a
+// refresh replaces values.
+type value = rotate.Value
 
 // splitPreserved splits ms into the mappings to fetch and the env
 // mappings --preserve-env keeps as environ has them.
@@ -50,6 +37,25 @@ func splitPreserved(ms []target.Mapping, environ []string) (fetch, kept []target
 		}
 	}
 	return fetch, kept
+}
+
+// resolveTargets fetches and renders ms as exec and export run them: with
+// preserveEnv the env targets already set in the environment are kept
+// (returned, not fetched), and the names of --env-from are settled
+// against every mapping. An interrupt caught meanwhile is the outcome.
+func resolveTargets(intr *launch.Interrupts, deps *Deps, af AWSFlags, ms []target.Mapping, preserveEnv bool) (vals []value, kept []target.Mapping, err error) {
+	fetch := ms
+	if preserveEnv {
+		fetch, kept = splitPreserved(ms, deps.Environ)
+	}
+	vals, err = resolveAll(intr.Context(), deps, af, fetch)
+	if i := intr.Caught(); i != nil {
+		return nil, nil, i
+	}
+	if err == nil {
+		vals, err = settleEnvFrom(vals, ms, deps.Environ, preserveEnv)
+	}
+	return vals, kept, err
 }
 
 // resolveAll fetches and renders every mapping. It returns the values of

@@ -2,22 +2,17 @@ package cli
 
 import (
 	"context"
-	"crypto/hmac"
-	crand "crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/smexec/smexec/internal/launch"
+	"github.com/smexec/smexec/internal/rotate"
 	"github.com/smexec/smexec/internal/target"
 )
 
@@ -76,16 +71,7 @@ type supervised struct {
 	// preserved are the env targets --preserve-env left as they are,
 	// which --pristine keeps.
 	preserved []target.Mapping
-
-	// vals are the current mappings, in mapping order: set before the
-	// command starts, then changed only by the poller. Their values are
-	// kept only while a feature needs them (see keepValues).
-	vals []value
-	// sums are keyed digests of the current values, with --refresh: they
-	// tell a changed value without keeping the old one.
-	sums [][sha256.Size]byte
-	key  []byte
-	out  *masker // nil without --mask
+	out       *masker // nil without --mask
 }
 
 // keepValues tells whether the running features need the values after
@@ -96,56 +82,7 @@ func (s *supervised) keepValues() bool {
 	return s.flags.Mask || (s.flags.Refresh > 0 && s.flags.OnChange.action == "restart")
 }
 
-// sum is the digest of a value under this run's random key, so that the
-// digests kept in memory cannot be checked against guessed values.
-func (s *supervised) sum(data []byte) [sha256.Size]byte {
-	h := hmac.New(sha256.New, s.key)
-	h.Write(data)
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
-}
-
-// forget wipes the values of vals and drops the secrets they came from,
-// so that smexec holds no value it does not need.
-func forget(vals []value) {
-	for i := range vals {
-		clear(vals[i].Data)
-		for _, p := range vals[i].Parts {
-			clear(p)
-		}
-		vals[i].Data, vals[i].Secret, vals[i].Secrets, vals[i].Parts = nil, nil, nil, nil
-	}
-}
-
-// forgetUnheld wipes the values of the lists that s.vals does not hold.
-// Two mappings share bytes only when they render the same secret the same
-// way, so they are current or replaced together.
-func (s *supervised) forgetUnheld(lists ...[]value) {
-	held := map[*byte]bool{}
-	for _, v := range s.vals {
-		if len(v.Data) > 0 {
-			held[&v.Data[0]] = true
-		}
-	}
-	for _, vals := range lists {
-		for i := range vals {
-			if len(vals[i].Data) > 0 && !held[&vals[i].Data[0]] {
-				forget(vals[i : i+1])
-			}
-		}
-	}
-}
-
 func (s *supervised) run(vals []value, sigs chan os.Signal) error {
-	s.vals = vals
-	if s.flags.Refresh > 0 {
-		s.key = make([]byte, 32)
-		crand.Read(s.key)
-		for _, v := range vals {
-			s.sums = append(s.sums, s.sum(v.Data))
-		}
-	}
 	opt := launch.Options{
 		Signals:     sigs,
 		SignalGroup: s.flags.SignalGroup,
@@ -159,9 +96,13 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 		s.out = newMasker(s.deps, vals)
 		opt.Stdout, opt.Stderr = s.out.stdout, s.out.stderr
 	}
+	var rot *rotate.Rotator
+	if s.flags.Refresh > 0 {
+		rot = rotate.New(s.rotation(), vals)
+	}
 	sup, err := launch.Supervise(s.command(vals), opt)
 	if !s.keepValues() {
-		forget(s.vals)
+		rotate.Forget(vals)
 	}
 	if err != nil {
 		s.removeFiles()
@@ -174,19 +115,12 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 	// otherwise wait for.
 	go debug.FreeOSMemory()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var polling sync.WaitGroup
-	if s.flags.Refresh > 0 {
-		s.warnUndeliverable()
-		polling.Add(1)
-		go func() {
-			defer polling.Done()
-			s.poll(ctx, sup)
-		}()
+	stop := func() {}
+	if rot != nil {
+		stop = rot.Start(sup)
 	}
 	code, err := sup.Wait()
-	cancel()
-	polling.Wait() // no file is rewritten after this
+	stop() // no file is rewritten after this
 	s.removeFiles()
 	if err != nil {
 		return err
@@ -195,6 +129,42 @@ func (s *supervised) run(vals []value, sigs chan os.Signal) error {
 		return launch.ExitStatus(code)
 	}
 	return nil
+}
+
+// rotation is how --refresh keeps this run's values current: resolving
+// as at start, restarting the command as it was started.
+func (s *supervised) rotation() rotate.Config {
+	oc := s.flags.OnChange
+	c := rotate.Config{
+		Every:    s.flags.Refresh,
+		OnChange: rotate.Action{Do: oc.action, Signal: oc.sig, Name: oc.String()},
+		Keep:     s.keepValues(),
+		Log:      s.deps.Log,
+		Resolve: func(ctx context.Context, ms []target.Mapping) ([]value, error) {
+			return resolveAll(ctx, s.deps, s.flags.AWSFlags, ms)
+		},
+		Problems: func(err error) [][]any {
+			var f *Failure
+			if !errors.As(err, &f) {
+				f = fail(err)
+			}
+			out := make([][]any, len(f.Problems))
+			for i, p := range f.Problems {
+				out[i] = append([]any{"err", p.Msg}, p.fields()...)
+			}
+			return out
+		},
+		Command: func(vals []value) (launch.Command, error) {
+			cmd := s.command(vals)
+			return cmd, preflightExec(cmd, vals)
+		},
+		Files:   s.files,
+		Private: s.private,
+	}
+	if s.out != nil {
+		c.Mask = s.out.add
+	}
+	return c
 }
 
 // command is the child to start with vals.
@@ -214,181 +184,6 @@ func (s *supervised) removeFiles() {
 	if err := s.files.Remove(); err != nil {
 		s.deps.Log.Warn("cannot remove a written file", "err", err)
 	}
-}
-
-// watched are the mappings whose value can change: a pinned version id
-// or parameter version never does.
-func (s *supervised) watched() []target.Mapping {
-	var ms []target.Mapping
-	seen := map[string]bool{} // the --env-from mappings, one value a key
-	for _, v := range s.vals {
-		if v.Ref.Pinned() {
-			continue
-		}
-		if v.Kind == target.EnvFrom {
-			if seen[v.Source] {
-				continue
-			}
-			seen[v.Source] = true
-		}
-		ms = append(ms, v.Mapping)
-	}
-	return ms
-}
-
-// warnUndeliverable says at start which env targets a refresh cannot
-// reach: the environment of a running process cannot be changed.
-func (s *supervised) warnUndeliverable() {
-	if s.flags.OnChange.action == "restart" {
-		return
-	}
-	var names []string
-	for _, v := range s.vals {
-		if v.Ref.VersionID == "" && (v.Kind == target.Env || v.Kind == target.EnvFrom) {
-			names = append(names, v.Name)
-		}
-	}
-	if len(names) > 0 {
-		s.deps.Log.Warn("--refresh: new values of env targets reach the command only with --on-change restart", "env", strings.Join(names, ","), "on-change", s.flags.OnChange.String())
-	}
-}
-
-// poll re-resolves the watched mappings until ctx ends. A failure is
-// logged and retried at the next poll; it never touches the command.
-func (s *supervised) poll(ctx context.Context, sup *launch.Supervisor) {
-	ms := s.watched()
-	if len(ms) == 0 {
-		s.deps.Log.Warn("--refresh: every secret is pinned to a version id, nothing can change")
-		return
-	}
-	for {
-		// Jitter each wait by ±20% so that a fleet started together
-		// drifts apart instead of polling in lockstep.
-		wait := time.Duration(float64(s.flags.Refresh) * (0.8 + 0.4*rand.Float64()))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		release := sup.HoldReaping()
-		fresh, err := resolveAll(ctx, s.deps, s.flags.AWSFlags, ms)
-		release()
-		if ctx.Err() != nil {
-			forget(fresh)
-			return
-		}
-		if err != nil {
-			forget(fresh)
-			var f *Failure
-			if !errors.As(err, &f) {
-				f = fail(err)
-			}
-			for _, p := range f.Problems {
-				s.deps.Log.Warn("refresh failed; keeping the current values and retrying", append([]any{"err", p.Msg}, p.fields()...)...)
-			}
-			continue
-		}
-		if err := s.apply(ctx, fresh, sup); err != nil {
-			s.deps.Log.Warn("refresh failed; keeping the current values and retrying", "err", err)
-		}
-	}
-}
-
-// apply takes the freshly resolved values: rewrites the files whose value
-// changed, then acts as --on-change says.
-func (s *supervised) apply(ctx context.Context, fresh []value, sup *launch.Supervisor) error {
-	old := s.vals
-	defer func() {
-		switch {
-		case !s.keepValues():
-			forget(fresh)
-			forget(s.vals)
-		case s.out == nil:
-			// Only the current values are needed, for the next
-			// restart; the masker would hold every value it hides.
-			s.forgetUnheld(old, fresh)
-		}
-	}()
-	type key struct {
-		kind target.Kind
-		name string
-	}
-	index := map[key]int{}
-	for i, v := range s.vals {
-		index[key{v.Kind, v.Name}] = i
-	}
-	var writes []value
-	var changedEnv, changedFiles []string
-	next := append([]value(nil), s.vals...)
-	sums := append([][sha256.Size]byte(nil), s.sums...)
-	for _, v := range fresh {
-		i, ok := index[key{v.Kind, v.Name}]
-		if !ok {
-			// A key an --env-from secret gained, or one an explicit
-			// mapping overrides: refresh follows the names set at start.
-			continue
-		}
-		sum := s.sum(v.Data)
-		if sum == sums[i] {
-			continue
-		}
-		next[i], sums[i] = v, sum
-		switch v.Kind {
-		case target.Env, target.EnvFrom:
-			changedEnv = append(changedEnv, v.Name)
-		case target.File:
-			changedFiles = append(changedFiles, v.Name)
-			writes = append(writes, v)
-		}
-	}
-	if len(changedEnv)+len(changedFiles) == 0 {
-		return nil
-	}
-	// Mask the new values before anything can print them; the old ones
-	// stay masked too, as the command may still hold them.
-	if s.out != nil {
-		s.out.add(next)
-	}
-	// A rotation that fails leaves the command with the values it runs
-	// with, and maybe some of the new ones written: both stay current for
-	// the masker, not replaced ones that a grace period ends.
-	failed := func(err error) error {
-		if s.out != nil {
-			s.out.add(slices.Concat(s.vals, next))
-		}
-		return err
-	}
-	// A restart must be able to start the command with the new values.
-	if s.flags.OnChange.action == "restart" {
-		if err := preflightExec(s.command(next), next); err != nil {
-			return failed(err)
-		}
-	}
-	private, files := fileWrites(writes)
-	if len(private) > 0 {
-		if err := s.private.Write(ctx, private); err != nil {
-			return failed(err)
-		}
-	}
-	if err := s.files.Write(ctx, files); err != nil {
-		return failed(err)
-	}
-	s.vals, s.sums = next, sums
-	s.deps.Log.Info("secret values changed", "env", strings.Join(changedEnv, ","), "files", strings.Join(changedFiles, ","), "on-change", s.flags.OnChange.String())
-
-	switch oc := s.flags.OnChange; oc.action {
-	case "signal":
-		if len(changedFiles) > 0 {
-			sup.Signal(oc.sig)
-		} else {
-			s.deps.Log.Warn("--refresh: only env targets changed, which reach the command only with --on-change restart; not signalling", "env", strings.Join(changedEnv, ","))
-		}
-	case "restart":
-		sup.Restart(s.command(next))
-	case "exit":
-		sup.Exit()
-	}
-	return nil
 }
 
 // onChange is what a changed value does: signal:NAME, restart, exit or

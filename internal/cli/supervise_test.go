@@ -2,16 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"io"
 	"log/slog"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/smexec/smexec/internal/launch"
 	"github.com/smexec/smexec/internal/target"
 )
 
@@ -109,7 +105,7 @@ func TestSupervisedRunWipesTheValuesNoFeatureNeeds(t *testing.T) {
 				t.Fatal(err)
 			}
 			wiped := bytes.Count(data, []byte{0}) == len(data)
-			if kept := !wiped && s.vals[0].Data != nil; kept != tc.keep {
+			if kept := !wiped && vals[0].Data != nil; kept != tc.keep {
 				t.Errorf("value kept = %v (%q), want %v", kept, data, tc.keep)
 			}
 			if !tc.keep && !wiped {
@@ -131,47 +127,5 @@ func TestParentDeathSignalTakesASignalOrNone(t *testing.T) {
 		if err := got.UnmarshalText([]byte(bad)); err == nil {
 			t.Errorf("%q: accepted as %d", bad, got)
 		}
-	}
-}
-
-// With --on-change restart and no --mask, a rotation keeps the new values
-// for the next restart; the ones they replace, and the fresh ones that
-// changed nothing, are wiped, not left as garbage.
-func TestARestartWipesTheValuesItNoLongerNeeds(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep(1) to supervise")
-	}
-	f := SuperviseFlags{Refresh: time.Hour, OnChange: onChange{action: "restart"}, KillSignal: signalName(syscall.SIGTERM), KillTimeout: time.Second}
-	cmd := &ExecCmd{SuperviseFlags: f, Command: []string{"sleep", "60"}}
-	deps := &Deps{Log: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: io.Discard}
-	s := &supervised{deps: deps, flags: cmd, path: sleep, files: target.NewFiles(target.FileOptions{UID: -1, GID: -1}), key: []byte("k")}
-	a := target.Mapping{Kind: target.Env, Name: "A"}
-	b := target.Mapping{Kind: target.Env, Name: "B"}
-	oldA, oldB := []byte("first-value-a"), []byte("steady-value-b")
-	s.vals = []value{{Mapping: a, Data: oldA}, {Mapping: b, Data: oldB}}
-	s.sums = [][sha256.Size]byte{s.sum(oldA), s.sum(oldB)}
-	sup, err := launch.Supervise(s.command(s.vals), launch.Options{KillSignal: syscall.SIGTERM, KillTimeout: time.Second, OutputGrace: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { sup.Wait(); close(done) }()
-	newA, freshB := []byte("second-value-a"), []byte("steady-value-b")
-	err = s.apply(context.Background(), []value{{Mapping: a, Data: newA}, {Mapping: b, Data: freshB}}, sup)
-	sup.Exit()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := func(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
-	if !zero(oldA) {
-		t.Errorf("the replaced value was not wiped: %q", oldA)
-	}
-	if !zero(freshB) {
-		t.Errorf("the fresh copy of an unchanged value was not wiped: %q", freshB)
-	}
-	if string(s.vals[0].Data) != "second-value-a" || string(s.vals[1].Data) != "steady-value-b" {
-		t.Errorf("the values kept for the next restart are %q, %q", s.vals[0].Data, s.vals[1].Data)
 	}
 }

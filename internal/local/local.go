@@ -15,11 +15,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/smexec/smexec/internal/ref"
@@ -243,7 +243,7 @@ func parseVersion(obj map[string]json.RawMessage) (*version, error) {
 	default:
 		return nil, errors.New(`want "value" or "binary"`)
 	}
-	if err := checkSize(len(v.bin) + len(deref(v.str))); err != nil {
+	if err := checkSize(len(v.bin) + len(aws.ToString(v.str))); err != nil {
 		return nil, err
 	}
 	if raw := obj["id"]; raw != nil {
@@ -318,10 +318,6 @@ func (s *secret) check() error {
 // Client returns f itself, whatever the region.
 func (f *File) Client(context.Context, string) (resolve.API, error) { return f, nil }
 
-// fullARNSuffix is the "-AbCdEf" Secrets Manager appends to a name in a
-// full ARN.
-var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
-
 // lookup finds the secret an id names: a name as it is; an ARN by its
 // name field, as written and then without a 6-character suffix, so that
 // REFs copied from production work unchanged.
@@ -338,8 +334,8 @@ func (f *File) lookup(id string) (*secret, bool) {
 	if s, ok := f.secrets[name]; ok {
 		return s, true
 	}
-	if fullARNSuffix.MatchString(name) {
-		s, ok := f.secrets[name[:len(name)-7]]
+	if base, ok := resolve.TrimARNSuffix(name); ok {
+		s, ok := f.secrets[base]
 		return s, ok
 	}
 	return nil, false
@@ -347,7 +343,7 @@ func (f *File) lookup(id string) (*secret, bool) {
 
 // GetSecretValue answers from the file as Secrets Manager would.
 func (f *File) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
-	id := deref(in.SecretId)
+	id := aws.ToString(in.SecretId)
 	s, ok := f.lookup(id)
 	if !ok {
 		hint := fmt.Sprintf("add %q to %s, or check the name", id, f.path)
@@ -356,7 +352,7 @@ func (f *File) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _ .
 		}
 		return nil, &Error{Cause: "not in " + f.path, Hint: hint}
 	}
-	vid, stage := deref(in.VersionId), deref(in.VersionStage)
+	vid, stage := aws.ToString(in.VersionId), aws.ToString(in.VersionStage)
 	if vid == "" && stage == "" {
 		stage = current
 	}
@@ -411,8 +407,8 @@ func namesOf(id string) []string {
 		return nil
 	}
 	names := []string{fmt.Sprintf("%q", fields[6])}
-	if suffix := fullARNSuffix.FindString(fields[6]); suffix != "" {
-		names = append(names, fmt.Sprintf("%q", strings.TrimSuffix(fields[6], suffix)))
+	if base, ok := resolve.TrimARNSuffix(fields[6]); ok {
+		names = append(names, fmt.Sprintf("%q", base))
 	}
 	return names
 }
@@ -425,10 +421,3 @@ type Error struct {
 
 func (e *Error) Error() string                 { return e.Cause }
 func (e *Error) Explain() (cause, hint string) { return e.Cause, e.Hint }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

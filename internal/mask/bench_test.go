@@ -86,7 +86,7 @@ func BenchmarkWriter(b *testing.B) {
 			}
 			b.SetBytes(total)
 			b.ReportAllocs()
-			m := New(io.Discard, secrets)
+			m := NewWriter(io.Discard, Compile(secrets))
 			b.ResetTimer()
 			for range b.N {
 				for done := 0; done < total; {
@@ -110,7 +110,7 @@ func BenchmarkNew(b *testing.B) {
 			secrets := benchSecrets(rand.New(rand.NewPCG(1, uint64(n))), n)
 			b.ReportAllocs()
 			for range b.N {
-				New(io.Discard, secrets)
+				NewWriter(io.Discard, Compile(secrets))
 			}
 		})
 	}

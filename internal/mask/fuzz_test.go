@@ -33,7 +33,7 @@ func FuzzMask(f *testing.F) {
 		secrets := secretsOf(s1, s2)
 		in = spliceForms(in, secrets)
 		var out bytes.Buffer
-		m := New(&out, secrets)
+		m := NewWriter(&out, Compile(secrets))
 		flushed := false
 		rest := in
 		for _, c := range cuts {
@@ -119,7 +119,7 @@ func FuzzMaskSwap(f *testing.F) {
 		secrets := secretsOf(s1, s2)
 		in = spliceForms(in, secrets)
 		var out bytes.Buffer
-		m := New(&out, secrets)
+		m := NewWriter(&out, Compile(secrets))
 		rest := in
 		for _, c := range cuts {
 			n := min(int(c), len(rest))

@@ -69,9 +69,9 @@ func TestMaskUpdateNoGap(t *testing.T) {
 	for cut := 1; cut < len("xxabcdefghyy"); cut++ {
 		in := "xxabcdefghyy"
 		var out bytes.Buffer
-		m := New(&out, secretsOf("abcd", "cdefgh"))
+		m := NewWriter(&out, Compile(secretsOf("abcd", "cdefgh")))
 		m.Write([]byte(in[:cut]))
-		m.Update(secretsOf("abcd", "cdefgh"))
+		m.Swap(Compile(secretsOf("abcd", "cdefgh")))
 		m.Write([]byte(in[cut:]))
 		m.Flush()
 		if got, want := out.String(), "xx***yy"; got != want {
@@ -89,9 +89,9 @@ func TestMaskUpdateNoGapWrapped(t *testing.T) {
 		in := e[:64] + nl + e[64:] + nl + "next\n"
 		for _, cut := range []int{50, 64, 65, 66, 70} {
 			var out bytes.Buffer
-			m := New(&out, secretsOf(v))
+			m := NewWriter(&out, Compile(secretsOf(v)))
 			m.Write([]byte(in[:cut]))
-			m.Update(secretsOf(v))
+			m.Swap(Compile(secretsOf(v)))
 			m.Write([]byte(in[cut:]))
 			m.Flush()
 			if want := reference([]byte(in), secretsOf(v)); out.String() != want || !strings.Contains(want, "***") {
@@ -123,7 +123,7 @@ func (s *stuckWriter) Write(p []byte) (int, error) {
 // masks everything written after Swap returns.
 func TestSwapDoesNotWaitForABlockedOutput(t *testing.T) {
 	w := &stuckWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	m := New(w, secretsOf("first-secret"))
+	m := NewWriter(w, Compile(secretsOf("first-secret")))
 	wrote := make(chan struct{})
 	go func() {
 		m.Write([]byte("some output\n"))

@@ -140,9 +140,9 @@ func (m *Writer) feed(l *lane, b byte, at int) {
 		}
 		l.track(b)
 		m.unit(l, b, at, at+1, true)
-	case percentLane:
+	case percentLane, jsonLane:
 		if len(l.pend) == 0 {
-			if b == '%' {
+			if b == '%' && l.kind == percentLane || b == '\\' && l.kind == jsonLane {
 				l.pend, l.pendAt = append(l.pend, b), at
 				return
 			}
@@ -150,26 +150,25 @@ func (m *Writer) feed(l *lane, b byte, at int) {
 			return
 		}
 		l.pend = append(l.pend, b)
-		if unhex(b) < 0 {
-			m.reject(l)
-			return
+		if l.kind == percentLane {
+			m.percentEscape(l, at)
+		} else {
+			m.jsonEscape(l, at)
 		}
-		if len(l.pend) == 3 {
-			v := byte(unhex(l.pend[1])<<4 | unhex(l.pend[2]))
-			l.pend = l.pend[:0]
-			m.unit(l, v, l.pendAt, at+1, false)
-		}
-	case jsonLane:
-		if len(l.pend) == 0 {
-			if b == '\\' {
-				l.pend, l.pendAt = append(l.pend, b), at
-				return
-			}
-			m.unit(l, b, at, at+1, true)
-			return
-		}
-		l.pend = append(l.pend, b)
-		m.jsonEscape(l, at)
+	}
+}
+
+// percentEscape goes on with the %XX escape in l.pend, whose last byte
+// is at offset at.
+func (m *Writer) percentEscape(l *lane, at int) {
+	if unhex(l.pend[len(l.pend)-1]) < 0 {
+		m.reject(l)
+		return
+	}
+	if len(l.pend) == 3 {
+		v := byte(unhex(l.pend[1])<<4 | unhex(l.pend[2]))
+		l.pend = l.pend[:0]
+		m.unit(l, v, l.pendAt, at+1, false)
 	}
 }
 

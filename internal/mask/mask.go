@@ -119,15 +119,10 @@ type Writer struct {
 	err error // the first error from w; every later call returns it
 }
 
-// New returns a Writer that copies to w with every form of every secret
-// replaced by "***". Values that are not Masked are ignored. A Writer
-// masks one stream: give stdout and stderr one each, or a value written
-// half to each would be joined.
-func New(w io.Writer, secrets [][]byte) *Writer {
-	return NewWriter(w, Compile(secrets))
-}
-
-// NewWriter returns a Writer that copies to w masking what s matches.
+// NewWriter returns a Writer that copies to w masking what s matches
+// (with Compile: every form of every secret, replaced by "***"). A
+// Writer masks one stream: give stdout and stderr one each, or a value
+// written half to each would be joined.
 func NewWriter(w io.Writer, s *Set) *Writer {
 	m := &Writer{w: w, set: s}
 	m.reset()
@@ -174,11 +169,6 @@ func (m *Writer) Flush() error {
 	m.takePending()
 	m.release(m.off+len(m.tail), m.need())
 	return m.err
-}
-
-// Update replaces the set of secrets (after a rotation): Swap(Compile(secrets)).
-func (m *Writer) Update(secrets [][]byte) {
-	m.Swap(Compile(secrets))
 }
 
 // Swap replaces the Set the Writer masks with. The input held as context

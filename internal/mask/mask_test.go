@@ -41,7 +41,7 @@ func secretsOf(ss ...string) [][]byte {
 func maskChunks(t testing.TB, secrets [][]byte, chunks ...[]byte) string {
 	t.Helper()
 	var out bytes.Buffer
-	m := New(&out, secrets)
+	m := NewWriter(&out, Compile(secrets))
 	for _, c := range chunks {
 		n, err := m.Write(c)
 		if err != nil || n != len(c) {
@@ -357,7 +357,7 @@ func TestMaskHoldsBackOnlyWhatCouldBeASecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			m := New(&out, secretsOf("hunter22"))
+			m := NewWriter(&out, Compile(secretsOf("hunter22")))
 			if _, err := m.Write([]byte(tt.write)); err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +377,7 @@ func TestMaskHoldsBackOnlyWhatCouldBeASecret(t *testing.T) {
 func TestMaskFlush(t *testing.T) {
 	t.Run("at EOF releases the held prefix", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("hunter22"))
+		m := NewWriter(&out, Compile(secretsOf("hunter22")))
 		m.Write([]byte("last words: hunter2"))
 		if got := out.String(); got != "last words: " {
 			t.Fatalf("before Flush: %q", got)
@@ -391,7 +391,7 @@ func TestMaskFlush(t *testing.T) {
 	})
 	t.Run("twice writes nothing more", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("hunter22"))
+		m := NewWriter(&out, Compile(secretsOf("hunter22")))
 		m.Write([]byte("x hunter22"))
 		m.Flush()
 		m.Flush()
@@ -401,7 +401,7 @@ func TestMaskFlush(t *testing.T) {
 	})
 	t.Run("mid-secret hides the rest", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("hunter22"))
+		m := NewWriter(&out, Compile(secretsOf("hunter22")))
 		m.Write([]byte("pw=hunt"))
 		m.Flush()
 		m.Write([]byte("er22!"))
@@ -412,7 +412,7 @@ func TestMaskFlush(t *testing.T) {
 	})
 	t.Run("after a hidden run keeps it one run", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("abcd", "abcdefgh"))
+		m := NewWriter(&out, Compile(secretsOf("abcd", "abcdefgh")))
 		m.Write([]byte("abcd"))
 		m.Flush()
 		m.Write([]byte("efgh."))
@@ -444,9 +444,9 @@ func TestMaskNoSecretsIsIdentity(t *testing.T) {
 func TestMaskUpdate(t *testing.T) {
 	t.Run("new value masked, old one no longer", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("old-secret"))
+		m := NewWriter(&out, Compile(secretsOf("old-secret")))
 		m.Write([]byte("1 old-secret new-secret\n"))
-		m.Update(secretsOf("new-secret"))
+		m.Swap(Compile(secretsOf("new-secret")))
 		m.Write([]byte("2 old-secret new-secret\n"))
 		m.Flush()
 		want := "1 *** new-secret\n2 old-secret ***\n"
@@ -456,9 +456,9 @@ func TestMaskUpdate(t *testing.T) {
 	})
 	t.Run("held tail matched again", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("new-s1"))
+		m := NewWriter(&out, Compile(secretsOf("new-s1")))
 		m.Write([]byte("x new-s")) // "new-s" could start "new-s1": held
-		m.Update(secretsOf("new-s2"))
+		m.Swap(Compile(secretsOf("new-s2")))
 		m.Write([]byte("2 y"))
 		m.Flush()
 		if got, want := out.String(), "x *** y"; got != want {
@@ -467,9 +467,9 @@ func TestMaskUpdate(t *testing.T) {
 	})
 	t.Run("what the old value hid in the tail stays hidden", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("bcde", "abcdefgh"))
+		m := NewWriter(&out, Compile(secretsOf("bcde", "abcdefgh")))
 		m.Write([]byte("x abcdef")) // bcde found, "abcdef" held for abcdefgh
-		m.Update(secretsOf("zzzz"))
+		m.Swap(Compile(secretsOf("zzzz")))
 		m.Write([]byte("ZZ"))
 		m.Flush()
 		if got, want := out.String(), "x a***fZZ"; got != want {
@@ -478,9 +478,9 @@ func TestMaskUpdate(t *testing.T) {
 	})
 	t.Run("to no secrets", func(t *testing.T) {
 		var out bytes.Buffer
-		m := New(&out, secretsOf("hunter22"))
+		m := NewWriter(&out, Compile(secretsOf("hunter22")))
 		m.Write([]byte("a hunt"))
-		m.Update(nil)
+		m.Swap(Compile(nil))
 		m.Write([]byte("er22"))
 		if got, want := out.String(), "a hunter22"; got != want {
 			t.Fatalf("got %q, want %q (nothing held once there is nothing to match)", got, want)
@@ -488,16 +488,16 @@ func TestMaskUpdate(t *testing.T) {
 	})
 }
 
-// Update while another goroutine writes: run with -race.
+// Swap while another goroutine writes: run with -race.
 func TestMaskUpdateConcurrent(t *testing.T) {
 	var out bytes.Buffer
-	m := New(&out, secretsOf("secret-0"))
+	m := NewWriter(&out, Compile(secretsOf("secret-0")))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := range 100 {
-			m.Update(secretsOf("secret-0", fmt.Sprintf("secret-%d", i)))
+			m.Swap(Compile(secretsOf("secret-0", fmt.Sprintf("secret-%d", i))))
 		}
 	}()
 	for range 1000 {
@@ -535,7 +535,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 func TestMaskWriteError(t *testing.T) {
 	boom := errors.New("boom")
 	t.Run("error returned and kept", func(t *testing.T) {
-		m := New(&failWriter{n: 3, err: boom}, secretsOf("hunter22"))
+		m := NewWriter(&failWriter{n: 3, err: boom}, Compile(secretsOf("hunter22")))
 		if _, err := m.Write([]byte("hello")); !errors.Is(err, boom) {
 			t.Fatalf("Write: %v, want boom", err)
 		}
@@ -547,13 +547,13 @@ func TestMaskWriteError(t *testing.T) {
 		}
 	})
 	t.Run("short write", func(t *testing.T) {
-		m := New(&failWriter{n: 3}, nil)
+		m := NewWriter(&failWriter{n: 3}, Compile(nil))
 		if n, err := m.Write([]byte("hello")); !errors.Is(err, io.ErrShortWrite) || n == 5 {
 			t.Fatalf("Write = %d, %v; want a short write error", n, err)
 		}
 	})
 	t.Run("on Flush", func(t *testing.T) {
-		m := New(&failWriter{n: 0, err: boom}, secretsOf("hunter22"))
+		m := NewWriter(&failWriter{n: 0, err: boom}, Compile(secretsOf("hunter22")))
 		if _, err := m.Write([]byte("hunt")); err != nil {
 			t.Fatalf("Write of a held tail: %v", err)
 		}
@@ -597,7 +597,7 @@ func TestMaskManyLongSecrets(t *testing.T) {
 			in = fmt.Appendf(in, "%s\n", s)
 		}
 	}
-	m := New(nil, secrets)
+	m := NewWriter(nil, Compile(secrets))
 	if m.set.a.nd == uint32(m.set.a.n) {
 		t.Fatalf("bad test: all %d states are dense", m.set.a.nd)
 	}

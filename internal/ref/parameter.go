@@ -76,15 +76,10 @@ func parseParameter(s string) (Ref, error) {
 			tail = strings.Split(sel, ":")
 		}
 	} else {
-		fields := strings.Split(s, ":")
-		if len(fields) < 6 {
-			return Ref{}, errors.New("ARN has too few fields: want arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME")
-		}
-		if err := r.setParameterARN(fields[:6]); err != nil {
+		var err error
+		if tail, err = r.setParameterARN(strings.Split(s, ":")); err != nil {
 			return Ref{}, err
 		}
-		r.SecretID = strings.Join(fields[:6], ":")
-		tail = fields[6:]
 	}
 	switch len(tail) {
 	case 0:
@@ -99,18 +94,15 @@ func parseParameter(s string) (Ref, error) {
 	return r, nil
 }
 
-func (r *Ref) setParameterARN(f []string) error {
-	switch {
-	case !partitionRE.MatchString(f[1]):
-		return fmt.Errorf("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, …)", f[1])
-	case !regionRE.MatchString(f[3]):
-		return fmt.Errorf("ARN region %q is not a region name like us-east-1", f[3])
-	case !accountRE.MatchString(f[4]):
-		return fmt.Errorf("ARN account %q is not 12 digits", f[4])
+// setParameterARN sets the parameter an ARN's fields f name, and returns
+// the REF's tail after them.
+func (r *Ref) setParameterARN(f []string) (tail []string, err error) {
+	if err := checkARN(f, 6, "ssm", "arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME"); err != nil {
+		return nil, err
 	}
 	rest, ok := strings.CutPrefix(f[5], "parameter/")
 	if !ok {
-		return errors.New("ARN of service ssm names no parameter/NAME (a Secrets Manager ARN has service secretsmanager)")
+		return nil, errors.New("ARN of service ssm names no parameter/NAME (a Secrets Manager ARN has service secretsmanager)")
 	}
 	// The ARN of /prod/db is …:parameter/prod/db: a name with a "/" is a
 	// hierarchy, which SSM names with a leading "/".
@@ -119,10 +111,11 @@ func (r *Ref) setParameterARN(f []string) error {
 		name = "/" + rest
 	}
 	if err := checkParameterName(name); err != nil {
-		return err
+		return nil, err
 	}
 	r.Partition, r.Region, r.Account, r.Name = f[1], f[3], f[4], name
-	return nil
+	r.SecretID = strings.Join(f[:6], ":")
+	return f[6:], nil
 }
 
 func checkParameterName(name string) error {

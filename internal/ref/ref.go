@@ -98,15 +98,10 @@ func Parse(s string) (Ref, error) {
 	var r Ref
 	var tail []string
 	if strings.HasPrefix(s, "arn:") {
-		fields := strings.Split(s, ":")
-		if len(fields) < 7 {
-			return Ref{}, errors.New("ARN has too few fields: want arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME")
-		}
-		if err := r.setARN(fields[:7]); err != nil {
+		var err error
+		if tail, err = r.setARN(strings.Split(s, ":")); err != nil {
 			return Ref{}, err
 		}
-		r.SecretID = strings.Join(fields[:7], ":")
-		tail = fields[7:]
 	} else {
 		name, rest, found := strings.Cut(s, ":")
 		if err := checkName(name); err != nil {
@@ -124,23 +119,40 @@ func Parse(s string) (Ref, error) {
 	return r, nil
 }
 
-func (r *Ref) setARN(f []string) error {
+// setARN sets the secret an ARN's fields f name, and returns the REF's
+// tail after them.
+func (r *Ref) setARN(f []string) (tail []string, err error) {
+	if err := checkARN(f, 7, "secretsmanager", "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME"); err != nil {
+		return nil, err
+	}
+	if f[5] != "secret" {
+		return nil, fmt.Errorf("ARN resource type is %q, want secret", f[5])
+	}
+	if err := checkName(f[6]); err != nil {
+		return nil, err
+	}
+	r.Partition, r.Region, r.Account, r.Name = f[1], f[3], f[4], f[6]
+	r.SecretID = strings.Join(f[:7], ":")
+	return f[7:], nil
+}
+
+// checkARN checks the fields f of an ARN of service whose resource takes
+// n fields in all (form shows them): their count, and the partition,
+// service, region and account.
+func checkARN(f []string, n int, service, form string) error {
+	if len(f) < n {
+		return errors.New("ARN has too few fields: want " + form)
+	}
 	switch {
 	case !partitionRE.MatchString(f[1]):
 		return fmt.Errorf("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, …)", f[1])
-	case f[2] != "secretsmanager":
-		return fmt.Errorf("ARN service is %q, want secretsmanager", f[2])
+	case f[2] != service:
+		return fmt.Errorf("ARN service is %q, want %s", f[2], service)
 	case !regionRE.MatchString(f[3]):
 		return fmt.Errorf("ARN region %q is not a region name like us-east-1", f[3])
 	case !accountRE.MatchString(f[4]):
 		return fmt.Errorf("ARN account %q is not 12 digits", f[4])
-	case f[5] != "secret":
-		return fmt.Errorf("ARN resource type is %q, want secret", f[5])
 	}
-	if err := checkName(f[6]); err != nil {
-		return err
-	}
-	r.Partition, r.Region, r.Account, r.Name = f[1], f[3], f[4], f[6]
 	return nil
 }
 
@@ -234,16 +246,3 @@ func (r Ref) String() string {
 	}
 	return strings.Join(fields[:1+n], ":")
 }
-
-// UnmarshalText lets flag parsers and decoders build a Ref.
-func (r *Ref) UnmarshalText(b []byte) error {
-	p, err := Parse(string(b))
-	if err != nil {
-		return err
-	}
-	*r = p
-	return nil
-}
-
-// MarshalText is the inverse of UnmarshalText.
-func (r Ref) MarshalText() ([]byte, error) { return []byte(r.String()), nil }

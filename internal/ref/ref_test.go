@@ -1,7 +1,6 @@
 package ref
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -185,10 +184,6 @@ func TestParseRejects(t *testing.T) {
 			if tt.in != "" && strings.Contains(msg, tt.in) {
 				t.Errorf("Parse(%q) error %q echoes the whole input", tt.in, msg)
 			}
-			var r Ref
-			if err := r.UnmarshalText([]byte(tt.in)); err == nil {
-				t.Errorf("UnmarshalText(%q) accepted what Parse refused", tt.in)
-			}
 		})
 	}
 }
@@ -259,7 +254,8 @@ func TestCurrent(t *testing.T) {
 	}
 }
 
-func TestTextRoundTrip(t *testing.T) {
+// String gives back the text a Ref was parsed from.
+func TestStringRoundTrip(t *testing.T) {
 	for _, in := range []string{
 		fullARN,
 		fullARN + ":password::",
@@ -267,61 +263,14 @@ func TestTextRoundTrip(t *testing.T) {
 		"prod/db:password",
 	} {
 		t.Run(in, func(t *testing.T) {
-			var r Ref
-			if err := r.UnmarshalText([]byte(in)); err != nil {
-				t.Fatalf("UnmarshalText: %v", err)
-			}
-			want, err := Parse(in)
+			r, err := Parse(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r != want {
-				t.Errorf("UnmarshalText gave %#v, Parse gave %#v", r, want)
-			}
-			b, err := r.MarshalText()
-			if err != nil {
-				t.Fatalf("MarshalText: %v", err)
-			}
-			if string(b) != in {
-				t.Errorf("MarshalText() = %q, want %q", b, in)
+			if got := r.String(); got != in {
+				t.Errorf("String() = %q, want %q", got, in)
 			}
 		})
-	}
-}
-
-// Decoders that know encoding.TextUnmarshaler, as kong and encoding/json
-// do, build a Ref from its text and refuse a bad one.
-func TestDecodeAsText(t *testing.T) {
-	var v struct{ Ref Ref }
-	if err := json.Unmarshal([]byte(`{"Ref":"prod/db:password::"}`), &v); err != nil {
-		t.Fatal(err)
-	}
-	if want, _ := Parse("prod/db:password::"); v.Ref != want {
-		t.Errorf("decoded %#v, want %#v", v.Ref, want)
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != `{"Ref":"prod/db:password::"}` {
-		t.Errorf("encoded %s, want the text back", out)
-	}
-	if err := json.Unmarshal([]byte(`{"Ref":"arn:aws:nope"}`), &v); err == nil {
-		t.Error("decoding a malformed REF succeeded")
-	}
-}
-
-func TestUnmarshalTextKeepsValueOnError(t *testing.T) {
-	r, err := Parse("prod/db:password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := r
-	if err := r.UnmarshalText([]byte("bad name")); err == nil {
-		t.Fatal("UnmarshalText accepted a bad name")
-	}
-	if r != before {
-		t.Errorf("a failed UnmarshalText changed the Ref to %#v", r)
 	}
 }
 

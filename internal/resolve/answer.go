@@ -58,7 +58,7 @@ func sameSecret(k key, name, arn string) bool {
 	id := k.secretID
 	switch {
 	case isARN(id) && arn != "":
-		return eq(arn, id) || len(arn) == len(id)+7 && eq(arn[:len(id)], id) && fullARNTail.MatchString(arn[len(id):])
+		return eq(arn, id) || len(arn) == len(id)+7 && eq(arn[:len(id)], id) && fullARNSuffix.MatchString(arn[len(id):])
 	case isARN(id) && name != "":
 		n, _ := arnName(id)
 		return eq(name, n) || fullARNSuffix.MatchString(n) && eq(name, n[:len(n)-7])
@@ -82,7 +82,7 @@ func sameSecret(k key, name, arn string) bool {
 	case arn != "":
 		// No name: the ARN's name field is the id and a suffix.
 		n, _ := arnName(arn)
-		return withSuffix || len(n) == len(id)+7 && eq(n[:len(id)], id) && fullARNTail.MatchString(n[len(id):])
+		return withSuffix || len(n) == len(id)+7 && eq(n[:len(id)], id) && fullARNSuffix.MatchString(n[len(id):])
 	}
 	return true
 }

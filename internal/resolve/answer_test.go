@@ -68,15 +68,7 @@ func TestAttemptDeadlineCoversTheBody(t *testing.T) {
 		w.Header().Set("Content-Length", "")
 		w.Write([]byte(goodAnswer))
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
-	defer cancel()
-	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
-	if res.Err != nil {
-		t.Fatalf("Fetch: %v", res.Err)
-	}
-	if got := *res.Secret.String; got != "right" || requests.Load() != 2 {
-		t.Errorf("value %q after %d requests, want %q after 2", got, requests.Load(), "right")
-	}
+	wantRightAfter(t, r, 12*time.Second, &requests, 2)
 }
 
 // A connection cut in the middle of an answer's body is a passing failure
@@ -87,36 +79,21 @@ func TestAnswerCutShortIsRetried(t *testing.T) {
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
 		io.Copy(io.Discard, req.Body)
 		if requests.Add(1) <= 2 {
-			w.Header().Set("Content-Length", "1000")
-			w.WriteHeader(http.StatusOK)
-			w.Write([]byte(goodAnswer[:40]))
-			w.(http.Flusher).Flush()
+			startAnswer(w, nil, goodAnswer[:40])
 			c, _, _ := w.(http.Hijacker).Hijack()
 			c.Close()
 			return
 		}
 		w.Write([]byte(goodAnswer))
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
-	if res.Err != nil {
-		t.Fatalf("Fetch: %v", res.Err)
-	}
-	if got := *res.Secret.String; got != "right" || requests.Load() != 3 {
-		t.Errorf("value %q after %d requests, want %q after 3", got, requests.Load(), "right")
-	}
+	wantRightAfter(t, r, 10*time.Second, &requests, 3)
 }
 
 // Cut short on every attempt, the read fails at --timeout saying the
 // connection was cut, not that the answer could not be decoded.
 func TestAnswerCutShortEveryTime(t *testing.T) {
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
-		w.Header().Set("Content-Length", "1000")
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(`{"SecretString":"SENTINEL`))
-		w.(http.Flusher).Flush()
+		startAnswer(w, req, `{"SecretString":"SENTINEL`)
 		c, _, _ := w.(http.Hijacker).Hijack()
 		c.Close()
 	})
@@ -284,11 +261,7 @@ func TestCurrentReadAnsweredWithAnotherVersion(t *testing.T) {
 // --timeout saying so, and naming the endpoint.
 func TestAnswerBodyStalledEveryTime(t *testing.T) {
 	r := sdkResolver(t, func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
-		w.Header().Set("Content-Length", "1000")
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(`{"SecretString":"SENTINEL`))
-		w.(http.Flusher).Flush()
+		startAnswer(w, req, `{"SecretString":"SENTINEL`)
 		<-req.Context().Done()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -368,4 +341,31 @@ func TestGetAnswerCap(t *testing.T) {
 	if res.Err == nil || res.Err.Error() != "secret db in us-east-1: the answer to GetSecretValue (HTTP 200) is larger than 1 MiB, more than Secrets Manager sends" {
 		t.Fatalf("Fetch = %+v, want the answer refused", res)
 	}
+}
+
+// wantRightAfter checks that r reads db as "right" within limit, after n
+// requests.
+func wantRightAfter(t *testing.T, r *Resolver, limit time.Duration, requests *atomic.Int32, n int32) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	res := r.Fetch(ctx, []ref.Ref{{SecretID: "db"}})[0]
+	if res.Err != nil {
+		t.Fatalf("Fetch: %v", res.Err)
+	}
+	if got := *res.Secret.String; got != "right" || requests.Load() != n {
+		t.Errorf("value %q after %d requests, want %q after %d", got, requests.Load(), "right", n)
+	}
+}
+
+// startAnswer reads the request (unless req is nil) and sends the headers
+// of a 1000-byte answer and its first bytes, begin.
+func startAnswer(w http.ResponseWriter, req *http.Request, begin string) {
+	if req != nil {
+		io.Copy(io.Discard, req.Body)
+	}
+	w.Header().Set("Content-Length", "1000")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(begin))
+	w.(http.Flusher).Flush()
 }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"math/bits"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
 
 	"github.com/aws/smithy-go"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
@@ -139,13 +139,13 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 		ambiguous := false
 		for i := range out.SecretValues {
 			v := &out.SecretValues[i]
-			if !answers(f.key.secretID, deref(v.Name), deref(v.ARN)) {
+			if !answers(f.key.secretID, aws.ToString(v.Name), aws.ToString(v.ARN)) {
 				continue
 			}
 			if len(v.VersionStages) > 0 && !slices.Contains(v.VersionStages, "AWSCURRENT") {
 				continue // not the version asked for; read alone if no other is
 			}
-			if match != nil && (deref(match.ARN) != deref(v.ARN) || deref(match.VersionId) != deref(v.VersionId) ||
+			if match != nil && (aws.ToString(match.ARN) != aws.ToString(v.ARN) || aws.ToString(match.VersionId) != aws.ToString(v.VersionId) ||
 				!sameValue(match, v)) {
 				ambiguous = true
 			}
@@ -157,9 +157,9 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 			continue
 		case match != nil:
 			f.result = r.checked(ctx, opBatch, f.key, Result{Secret: &Secret{
-				ARN:       deref(match.ARN),
-				Name:      deref(match.Name),
-				VersionID: deref(match.VersionId),
+				ARN:       aws.ToString(match.ARN),
+				Name:      aws.ToString(match.Name),
+				VersionID: aws.ToString(match.VersionId),
 				Stages:    match.VersionStages,
 				String:    match.SecretString,
 				Binary:    match.SecretBinary,
@@ -168,8 +168,8 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 		}
 		var apiErr error
 		for _, e := range out.Errors {
-			if deref(e.SecretId) == f.key.secretID {
-				apiErr = &smithy.GenericAPIError{Code: deref(e.ErrorCode), Message: deref(e.Message)}
+			if aws.ToString(e.SecretId) == f.key.secretID {
+				apiErr = &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message)}
 			}
 		}
 		switch {
@@ -186,7 +186,7 @@ func (r *Resolver) settle(ctx context.Context, pending []*fetch, out *sm.BatchGe
 
 // sameValue reports whether two entries hold the same value.
 func sameValue(a, b *types.SecretValueEntry) bool {
-	return (a.SecretString == nil) == (b.SecretString == nil) && deref(a.SecretString) == deref(b.SecretString) &&
+	return (a.SecretString == nil) == (b.SecretString == nil) && aws.ToString(a.SecretString) == aws.ToString(b.SecretString) &&
 		bytes.Equal(a.SecretBinary, b.SecretBinary)
 }
 
@@ -208,10 +208,8 @@ func answers(id, name, arn string) bool {
 	if !isARN(id) {
 		return id == name
 	}
-	return id == arn || len(arn) == len(id)+7 && strings.HasPrefix(arn, id) && fullARNTail.MatchString(arn[len(id):])
+	return id == arn || len(arn) == len(id)+7 && strings.HasPrefix(arn, id) && fullARNSuffix.MatchString(arn[len(id):])
 }
-
-var fullARNTail = regexp.MustCompile(`^-[A-Za-z0-9]{6}$`)
 
 // batchCall makes one BatchGetSecretValue request, retried as the
 // policy says, and reports a fallback to single reads:

@@ -231,11 +231,7 @@ func TestFetchBatchThrottledProbesAndFallsBack(t *testing.T) {
 	defer cancel()
 	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, retry: testPolicy(clock, nil)}
 	got := r.Fetch(ctx, refs(t, ids...))
-	for i, id := range ids {
-		if v := value(got[i]); v != "value "+id {
-			t.Errorf("%s = %q", id, v)
-		}
-	}
+	wantOwnValues(t, got, ids)
 	// The batch call, the probe, the batch call again at once (still
 	// throttled while the probe read: its own quota is spent), then the
 	// other nine alone.
@@ -255,11 +251,7 @@ func TestFetchBatchThrottledSharedLimitKeepsBatching(t *testing.T) {
 	defer cancel()
 	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, retry: testPolicy(clock, nil)}
 	got := r.Fetch(ctx, refs(t, ids...))
-	for i, id := range ids {
-		if v := value(got[i]); v != "value "+id {
-			t.Errorf("%s = %q", id, v)
-		}
-	}
+	wantOwnValues(t, got, ids)
 	if api.gets > 4 {
 		t.Errorf("%d single reads (%v), want only a few probes: the batch call was the cheaper way", api.gets, api.calls)
 	}
@@ -385,11 +377,7 @@ func TestFetchPacesThrottledReads(t *testing.T) {
 	defer cancel()
 	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, NoBatch: true, retry: &p}
 	got := r.Fetch(ctx, refs(t, ids...))
-	for i, id := range ids {
-		if v := value(got[i]); v != "value "+id {
-			t.Errorf("%s = %q", id, v)
-		}
-	}
+	wantOwnValues(t, got, ids)
 	// The first wave is all ten at once; well after it, one at a time.
 	mu.Lock()
 	defer mu.Unlock()
@@ -457,11 +445,7 @@ func TestFetchBatchProbeThenBatchUnderASharedLimit(t *testing.T) {
 	}
 	r := &Resolver{Clients: &fakeClients{apis: map[string]*fakeAPI{"": api}}, retry: instant()}
 	got := r.Fetch(context.Background(), refs(t, ids...))
-	for i, id := range ids {
-		if v := value(got[i]); v != "value "+id {
-			t.Errorf("%s = %q", id, v)
-		}
-	}
+	wantOwnValues(t, got, ids)
 	if api.batches != 2 || api.gets != 1 {
 		t.Errorf("%d batch and %d single calls (%v), want 2 and 1", api.batches, api.gets, api.calls)
 	}
@@ -496,4 +480,14 @@ func (e *endlessPages) Client(context.Context, string) (API, error) { return e, 
 func (e *endlessPages) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecretValueInput, opts ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
 	e.pages++
 	return &sm.BatchGetSecretValueOutput{NextToken: ptr("more")}, nil
+}
+
+// wantOwnValues checks that each of ids read its own value, "value ID".
+func wantOwnValues(t *testing.T, got []Result, ids []string) {
+	t.Helper()
+	for i, id := range ids {
+		if v := value(got[i]); v != "value "+id {
+			t.Errorf("%s = %q", id, v)
+		}
+	}
 }

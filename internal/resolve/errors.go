@@ -67,6 +67,15 @@ type Explained interface {
 // a full ARN.
 var fullARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 
+// TrimARNSuffix is name without the "-AbCdEf" Secrets Manager appends to
+// a secret's name in its full ARN, and whether name ended with one.
+func TrimARNSuffix(name string) (string, bool) {
+	if !fullARNSuffix.MatchString(name) {
+		return name, false
+	}
+	return name[:len(name)-7], true
+}
+
 // classify turns an SDK error into an *Error with a cause and a hint an
 // operator can act on.
 func classify(ctx context.Context, err error, k key) error {
@@ -123,7 +132,9 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 	case strings.HasPrefix(code, "KMS"):
 		e.Cause = "KMS refused to decrypt the secret (" + code + ")"
 		e.Hint = "the caller needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
-	case isThrottle(err) && isRetryQuota(err):
+	case isThrottle(err) && is[ratelimit.QuotaExceededError](err):
+		// The SDK's client-side retry quota ran out. smexec turns that
+		// quota off; a retryer of the user's own making may still have it.
 		e.Cause = "throttled by Secrets Manager (" + orDefault(code, "HTTP 429") + "), and the AWS SDK's client-side retry quota ran out" + attempts(err)
 		e.Hint = "the SDK stopped retrying to spare the service, not for lack of time; stagger starts, or raise --timeout"
 	case isThrottle(err):
@@ -133,35 +144,36 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		st := httpStatus(err)
 		e.Cause = fmt.Sprintf("Secrets Manager answered HTTP %d %s", st, http.StatusText(st))
 		if code != "" {
-			e.Cause += " (" + oneLine(code+": "+msg) + ")"
+			e.Cause += " (" + OneLine(code+": "+msg) + ")"
 		}
 		e.Cause += attempts(err)
 		e.Hint = "the service, or a proxy in front of it, failed: try again, or " + moreRetries(err)
 	case untrusted(err):
-		e.Cause = "the certificate of " + endpoint(err) + " does not verify: " + oneLine(untrustedCause(err))
+		e.Cause = "the certificate of " + endpoint(err) + " does not verify: " + OneLine(untrustedCause(err))
 		e.Hint = "a proxy or endpoint with a private CA needs that CA in AWS_CA_BUNDLE (or the profile's ca_bundle); otherwise check that AWS_ENDPOINT_URL_SECRETS_MANAGER names the right host"
-	case isAttemptTimeout(err):
+	case is[*AttemptTimeoutError](err):
 		e.Cause = "no answer from " + endpoint(err) + " within " + attemptTimeout(err) + attempts(err)
 		if at := (*AttemptTimeoutError)(nil); errors.As(err, &at) && at.Body {
 			e.Cause = "the answer from " + endpoint(err) + " did not end within " + attemptTimeout(err) + " of its headers" + attempts(err)
 		}
 		e.Hint = "each attempt waits at most a quarter of --timeout (2 s to 10 s) and is retried on a fresh connection: something on the network path (a proxy, a firewall, the VPC endpoint) holds requests; check it, or raise --timeout"
-	case isCut(err):
+	case is[*AnswerCutError](err):
 		e.Cause = "the connection to " + endpoint(err) + " was cut during the answer" + attempts(err)
 		e.Hint = "something on the network path (a proxy, a firewall, the VPC endpoint) dropped the connection; check the path to the Secrets Manager endpoint"
-	case isHeadersTooLarge(err):
+	case is[*HeadersTooLargeError](err):
 		e.Cause = fmt.Sprintf("the answer to %s has more than %d KiB of headers, more than Secrets Manager sends", operation(err), MaxAnswerHeaders>>10)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case errors.Is(err, errAnswerTooLarge):
 		e.Cause = fmt.Sprintf("the answer to %s%s is larger than %d MiB, more than Secrets Manager sends", operation(err), statusOf(err), answerCap(operation(err))>>20)
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
-	case isUndecodable(err):
-		// The SDK's message quotes the answer it could not parse, which a
-		// broken or hostile endpoint may have filled with a value.
+	case is[*smithy.DeserializationError](err):
+		// The SDK could not decode the answer. Its message quotes
+		// the answer, which a broken or hostile endpoint may have
+		// filled with a value.
 		e.Cause = fmt.Sprintf("could not decode the answer to %s%s: it is not what Secrets Manager sends", operation(err), statusOf(err))
 		e.Hint = "something on the path to the endpoint answered in Secrets Manager's place: check AWS_ENDPOINT_URL_SECRETS_MANAGER, and any proxy in between"
 	case code != "":
-		e.Cause = oneLine(code + ": " + msg)
+		e.Cause = OneLine(code + ": " + msg)
 	case isDropped(err):
 		e.Cause = "the connection to " + endpoint(err) + " was reset before an answer" + attempts(err)
 		e.Hint = "something on the network path (a proxy, a firewall, the VPC endpoint) dropped the connection; check the path to the Secrets Manager endpoint"
@@ -172,15 +184,15 @@ func classifyCommon(ctx context.Context, err error, k key) error {
 		e.Cause = "no AWS credentials found"
 		e.Hint = "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a role"
 	default:
-		e.Cause = oneLine(err.Error())
+		e.Cause = OneLine(err.Error())
 	}
 	return e
 }
 
-// isUndecodable reports whether the SDK could not decode the answer.
-func isUndecodable(err error) bool {
-	var de *smithy.DeserializationError
-	return errors.As(err, &de)
+// is reports whether err's tree holds an error of type E.
+func is[E error](err error) bool {
+	_, ok := errors.AsType[E](err)
+	return ok
 }
 
 // operation names the API call err came from.
@@ -202,7 +214,7 @@ func statusOf(err error) string {
 
 // clientError explains why no client could be built for k.
 func clientError(err error, k key) error {
-	e := &Error{Kind: k.kind, SecretID: k.secretID, Region: k.region, Cause: oneLine(err.Error()), Err: err}
+	e := &Error{Kind: k.kind, SecretID: k.secretID, Region: k.region, Cause: OneLine(err.Error()), Err: err}
 	var ex Explained
 	switch {
 	case errors.As(err, &ex):
@@ -281,29 +293,6 @@ func moreRetries(err error) string {
 		return "allow more retries with AWS_MAX_ATTEMPTS, or unset it to retry until --timeout"
 	}
 	return "raise --timeout to retry for longer"
-}
-
-// isRetryQuota reports whether the SDK stopped retrying because its
-// client-side retry quota ran out. smexec turns that quota off; a
-// retryer of the user's own making may still have it.
-func isRetryQuota(err error) bool {
-	var qe ratelimit.QuotaExceededError
-	return errors.As(err, &qe)
-}
-
-func isAttemptTimeout(err error) bool {
-	var at *AttemptTimeoutError
-	return errors.As(err, &at)
-}
-
-func isHeadersTooLarge(err error) bool {
-	var he *HeadersTooLargeError
-	return errors.As(err, &he)
-}
-
-func isCut(err error) bool {
-	var ce *AnswerCutError
-	return errors.As(err, &ce)
 }
 
 func attemptTimeout(err error) string {
@@ -398,8 +387,9 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// oneLine keeps multi-line SDK messages to the one line an error gets.
-func oneLine(s string) string {
+// OneLine keeps a multi-line message (the SDK's, an endpoint's) to the
+// one line an error gets.
+func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
@@ -138,7 +139,7 @@ func (f *fakeAPI) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput
 			return nil, err
 		}
 	}
-	id, vid, stage := deref(in.SecretId), deref(in.VersionId), deref(in.VersionStage)
+	id, vid, stage := aws.ToString(in.SecretId), aws.ToString(in.VersionId), aws.ToString(in.VersionStage)
 	counted := stage
 	if vid == "" && stage == "AWSCURRENT" {
 		counted = ""

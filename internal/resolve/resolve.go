@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/smexec/smexec/internal/ref"
@@ -57,14 +58,6 @@ type Secret struct {
 	// Exactly one of String and Binary holds the value.
 	String *string
 	Binary []byte
-}
-
-// Size is the length of the secret's value in bytes.
-func (s *Secret) Size() int {
-	if s.String != nil {
-		return len(*s.String)
-	}
-	return len(s.Binary)
 }
 
 // Result is the outcome of fetching the secret one reference names.
@@ -328,18 +321,11 @@ func (r *Resolver) callGet(ctx context.Context, client API, k key, probe bool) (
 
 func secretOf(out *sm.GetSecretValueOutput) Result {
 	return Result{Secret: &Secret{
-		ARN:       deref(out.ARN),
-		Name:      deref(out.Name),
-		VersionID: deref(out.VersionId),
+		ARN:       aws.ToString(out.ARN),
+		Name:      aws.ToString(out.Name),
+		VersionID: aws.ToString(out.VersionId),
 		Stages:    out.VersionStages,
 		String:    out.SecretString,
 		Binary:    out.SecretBinary,
 	}}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

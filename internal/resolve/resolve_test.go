@@ -694,20 +694,3 @@ func TestErrorText(t *testing.T) {
 		t.Errorf("Hint of a plain error = %q, want none", h)
 	}
 }
-
-func TestSecretSize(t *testing.T) {
-	tests := []struct {
-		s    *Secret
-		want int
-	}{
-		{str("héllo"), 6},
-		{str(""), 0},
-		{bin([]byte{0, 1, 2}), 3},
-		{&Secret{}, 0},
-	}
-	for _, tt := range tests {
-		if got := tt.s.Size(); got != tt.want {
-			t.Errorf("Size() = %d, want %d", got, tt.want)
-		}
-	}
-}

@@ -133,12 +133,8 @@ func (c *paramClient) GetParameters(ctx context.Context, names []string, onAttem
 		if derr != nil {
 			return nil, err
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if Sleep(ctx, d) != nil {
 			return nil, err
-		case <-t.C:
 		}
 	}
 }
@@ -195,7 +191,7 @@ func (c *paramClient) once(ctx context.Context, body []byte) (*ParamsOutput, err
 	out := &ParamsOutput{InvalidParameters: wire.InvalidParameters}
 	for _, p := range wire.Parameters {
 		out.Parameters = append(out.Parameters, Parameter{
-			ARN: deref(p.ARN), Name: deref(p.Name), Selector: deref(p.Selector), Type: p.Type, Value: p.Value, Version: p.Version,
+			ARN: aws.ToString(p.ARN), Name: aws.ToString(p.Name), Selector: aws.ToString(p.Selector), Type: p.Type, Value: p.Value, Version: p.Version,
 		})
 	}
 	return out, nil

@@ -56,14 +56,6 @@ type WriteError struct {
 func (e *WriteError) Error() string { return fmt.Sprintf("%s: write %s: %v", e.Source, e.Path, e.Err) }
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// WriteAll puts every file in place as Files.Write does and lets go of
-// them: nothing removes them later.
-func WriteAll(ws []Write, opt FileOptions) error {
-	f := NewFiles(opt)
-	defer f.Close()
-	return f.Write(context.Background(), ws)
-}
-
 // Files are the files one run puts in place. Each target's folder is
 // opened once, following the symlinks of the path as it is at that
 // moment; every later step (create, replace, remove) is relative to that
@@ -561,9 +553,6 @@ func (f *Files) Remove() error {
 	f.order, f.placed = nil, map[string]*placed{}
 	return errors.Join(errs...)
 }
-
-// Paths are the files in place, in the order written.
-func (f *Files) Paths() []string { return append([]string(nil), f.order...) }
 
 func (f *Files) removeIfOurs(dir *folder, name string, dev, ino uint64) error {
 	var st unix.Stat_t

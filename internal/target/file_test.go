@@ -88,7 +88,7 @@ func TestWriteAll(t *testing.T) {
 				{Path: filepath.Join(dir, "empty"), Data: nil, Source: "-f empty"},
 				{Path: filepath.Join(dir, "new", "deeper", "cert.pem"), Data: []byte("-----BEGIN-----\n"), Source: "-f cert"},
 			}
-			if err := WriteAll(ws, tt.opt); err != nil {
+			if err := writeAll(ws, tt.opt); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range ws {
@@ -116,12 +116,12 @@ func TestWriteAllReplacesExistingFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("an old, longer value"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteAll([]Write{{Path: path, Data: []byte("new")}}, keepOwner); err != nil {
+	if err := writeAll([]Write{{Path: path, Data: []byte("new")}}, keepOwner); err != nil {
 		t.Fatal(err)
 	}
 	checkFile(t, path, []byte("new"), 0o400)
 	// A second run must get past the 0400 file it wrote the first time.
-	if err := WriteAll([]Write{{Path: path, Data: []byte("newer")}}, keepOwner); err != nil {
+	if err := writeAll([]Write{{Path: path, Data: []byte("newer")}}, keepOwner); err != nil {
 		t.Fatal(err)
 	}
 	checkFile(t, path, []byte("newer"), 0o400)
@@ -150,7 +150,7 @@ func TestWriteAllReplacesSymlink(t *testing.T) {
 		}
 		ws = append(ws, Write{Path: p, Data: []byte("value for " + name), Source: name})
 	}
-	if err := WriteAll(ws, keepOwner); err != nil {
+	if err := writeAll(ws, keepOwner); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range ws {
@@ -169,7 +169,7 @@ func TestWriteAllPathIsDirectory(t *testing.T) {
 	if err := os.Mkdir(path, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteAll([]Write{{Path: path, Data: []byte("x"), Source: "-f d=prod/db"}}, keepOwner)
+	err := writeAll([]Write{{Path: path, Data: []byte("x"), Source: "-f d=prod/db"}}, keepOwner)
 	if err == nil {
 		t.Fatal("WriteAll wrote over a directory")
 	}
@@ -217,7 +217,7 @@ func TestWriteAllFailsWhole(t *testing.T) {
 				{Path: filepath.Join(dir, tt.bad), Data: []byte("bad"), Source: "-f bad"},
 				{Path: filepath.Join(dir, "sub", "last"), Data: []byte("3"), Source: "-f last"},
 			}
-			err := WriteAll(ws, keepOwner)
+			err := writeAll(ws, keepOwner)
 			if err == nil {
 				t.Fatal("WriteAll succeeded")
 			}
@@ -249,7 +249,7 @@ func TestWriteAllReportsEveryFailure(t *testing.T) {
 		{Path: filepath.Join(dir, "ok"), Source: "-f ok"},
 		{Path: filepath.Join(dir, "blocker", "b"), Source: "-f b"},
 	}
-	err := WriteAll(ws, keepOwner)
+	err := writeAll(ws, keepOwner)
 	if err == nil {
 		t.Fatal("WriteAll succeeded")
 	}
@@ -270,7 +270,7 @@ func TestWriteAllOwner(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "owned")
-	if err := WriteAll([]Write{{Path: path, Data: []byte("x")}}, FileOptions{UID: uid, GID: gid}); err != nil {
+	if err := writeAll([]Write{{Path: path, Data: []byte("x")}}, FileOptions{UID: uid, GID: gid}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -311,7 +311,7 @@ func TestWriteRefusesSpecialFiles(t *testing.T) {
 	for path, kind := range paths {
 		before, _ := os.Lstat(path)
 		ok := filepath.Join(dir, "ok")
-		err := WriteAll([]Write{{Path: ok, Data: []byte("v")}, {Path: path, Data: []byte("v"), Source: "-f x"}}, keepOwner)
+		err := writeAll([]Write{{Path: ok, Data: []byte("v")}, {Path: path, Data: []byte("v"), Source: "-f x"}}, keepOwner)
 		if err == nil || !strings.Contains(err.Error(), kind) {
 			t.Errorf("%s: WriteAll error %v, want one naming a %s", path, err, kind)
 		}
@@ -368,8 +368,8 @@ func TestWriteRestoresWhenASwapFails(t *testing.T) {
 	if tf := tempFiles(t, dir); len(tf) > 0 {
 		t.Errorf("temp files left: %v", tf)
 	}
-	if len(f.Paths()) != 0 {
-		t.Errorf("Paths = %v after a failed write", f.Paths())
+	if len(f.order) != 0 {
+		t.Errorf("files in place = %v after a failed write", f.order)
 	}
 }
 
@@ -465,7 +465,7 @@ func TestWriteLongNames(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []int{230, 231, 240, 255} {
 		path := filepath.Join(dir, strings.Repeat("n", n))
-		if err := WriteAll([]Write{{Path: path, Data: []byte("v")}}, keepOwner); err != nil {
+		if err := writeAll([]Write{{Path: path, Data: []byte("v")}}, keepOwner); err != nil {
 			t.Errorf("%d-byte name: %v", n, err)
 			continue
 		}
@@ -474,7 +474,7 @@ func TestWriteLongNames(t *testing.T) {
 	if tf := tempFiles(t, dir); len(tf) > 0 {
 		t.Errorf("temp files left: %v", tf)
 	}
-	err := WriteAll([]Write{{Path: filepath.Join(dir, strings.Repeat("n", 256)), Data: []byte("v")}}, keepOwner)
+	err := writeAll([]Write{{Path: filepath.Join(dir, strings.Repeat("n", 256)), Data: []byte("v")}}, keepOwner)
 	if err == nil || !strings.Contains(err.Error(), "file name too long") {
 		t.Errorf("256-byte name: %v, want file name too long", err)
 	}
@@ -487,7 +487,7 @@ func TestCreatedFoldersBelongToTheOwner(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "o"), 0o755)
 	path := filepath.Join(dir, "o", "sub", "deeper", "x")
-	if err := WriteAll([]Write{{Path: path, Data: []byte("v")}}, FileOptions{UID: 65534, GID: 65533}); err != nil {
+	if err := writeAll([]Write{{Path: path, Data: []byte("v")}}, FileOptions{UID: 65534, GID: 65533}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{filepath.Join(dir, "o", "sub"), filepath.Join(dir, "o", "sub", "deeper"), path} {
@@ -612,7 +612,7 @@ func TestWriteBeneathFollowsNoSymlink(t *testing.T) {
 	opt := keepOwner
 	opt.Beneath = root
 	for _, rel := range []string{"g/k", "g/new/k", "a/b/k"} {
-		err := WriteAll([]Write{{Path: filepath.Join(root, rel), Data: []byte("v")}}, opt)
+		err := writeAll([]Write{{Path: filepath.Join(root, rel), Data: []byte("v")}}, opt)
 		if err == nil || !strings.Contains(err.Error(), "is a symlink, which smexec does not follow under "+root) {
 			t.Errorf("%s: WriteAll = %v, want the symlink refused", rel, err)
 		}
@@ -621,7 +621,7 @@ func TestWriteBeneathFollowsNoSymlink(t *testing.T) {
 		t.Errorf("written through a symlink: %v", es)
 	}
 	opt.DirMode = 0o750
-	if err := WriteAll([]Write{{Path: filepath.Join(root, "x", "y", "k"), Data: []byte("v")}}, opt); err != nil {
+	if err := writeAll([]Write{{Path: filepath.Join(root, "x", "y", "k"), Data: []byte("v")}}, opt); err != nil {
 		t.Fatal(err)
 	}
 	checkFile(t, filepath.Join(root, "x", "y", "k"), []byte("v"), 0o400)
@@ -630,7 +630,7 @@ func TestWriteBeneathFollowsNoSymlink(t *testing.T) {
 	}
 	missing := filepath.Join(dir, "missing")
 	opt.Beneath = missing
-	if err := WriteAll([]Write{{Path: filepath.Join(missing, "k"), Data: []byte("v")}}, opt); err == nil {
+	if err := writeAll([]Write{{Path: filepath.Join(missing, "k"), Data: []byte("v")}}, opt); err == nil {
 		t.Error("WriteAll created the missing Beneath folder")
 	}
 	checkAbsent(t, missing)
@@ -800,4 +800,12 @@ func TestCreatedFolderSwappedIsNotChanged(t *testing.T) {
 	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o777 || st.Uid != 65534 {
 		t.Errorf("their folder became %v owned by %d", fi.Mode().Perm(), st.Uid)
 	}
+}
+
+// writeAll puts every file in place as Files.Write does and lets go of
+// them: nothing removes them later.
+func writeAll(ws []Write, opt FileOptions) error {
+	f := NewFiles(opt)
+	defer f.Close()
+	return f.Write(context.Background(), ws)
 }

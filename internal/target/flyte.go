@@ -9,11 +9,9 @@ import (
 	"github.com/smexec/smexec/internal/ref"
 )
 
-// Defaults of flytekit's SecretsConfig that smexec keeps.
-const (
-	FlyteEnvPrefix  = "_FSEC_"
-	FlyteDefaultDir = "/etc/flyte/secrets" // where Flyte's webhook mounts secrets
-)
+// FlyteEnvPrefix is the default prefix of flytekit's SecretsConfig for
+// secrets given as env vars, which smexec keeps.
+const FlyteEnvPrefix = "_FSEC_"
 
 // FlyteLayout is where flytekit's SecretsManager.get(group, key) looks
 // for a secret: first the env var

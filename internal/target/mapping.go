@@ -149,12 +149,6 @@ func loadsCode(name string) bool {
 	return codeNames[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "DYLD_") || strings.HasPrefix(name, "SMEXEC_")
 }
 
-// Flyte returns the file mapping of the Flyte layout for r:
-// DIR/lower(group)/lower(key).
-func Flyte(dir string, r ref.Ref) (Mapping, error) {
-	return FlyteLayout{Dir: dir}.File(r.Group(), r.Key(), r)
-}
-
 func split(s, form string) (string, ref.Ref, error) {
 	t, rs, ok := strings.Cut(s, "=")
 	if !ok || t == "" {
@@ -196,26 +190,6 @@ func ParseLine(s string) (Mapping, error) {
 		return ParseFile(s)
 	}
 	return ParseEnv(s)
-}
-
-// String gives the mapping back as a mappings-file line, TARGET=REF, that
-// ParseLine reads as the same mapping. A file path with no '/' left after
-// cleaning is written ./NAME, so that it is not read as an env name.
-func (m Mapping) String() string {
-	switch m.Kind {
-	case EnvPath:
-		return "--env-path " + m.Name + "=" + m.Ref.String()
-	case EnvFrom:
-		return "--env-from " + m.Ref.String()
-	}
-	t := m.Name
-	if m.Kind == File && (!strings.Contains(t, "/") || strings.HasPrefix(t, "--")) {
-		t = "./" + t // not an env name, nor a --FLAG line
-	}
-	if m.Template != nil {
-		return "--template " + t + "=" + m.Template.String()
-	}
-	return t + "=" + m.Ref.String()
 }
 
 // MappingError is what is wrong with one mapping, named by its Source.
