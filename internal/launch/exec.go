@@ -1,5 +1,7 @@
-// Package launch owns starting the child: finding the command and
-// replacing the launcher with it.
+// Package launch owns the child process: finding the command, replacing
+// the launcher with it (execve), or starting and supervising it (signal
+// forwarding, PID 1 reaping, exit codes), and catching interrupts
+// before it starts.
 package launch
 
 import (
