@@ -15,10 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -139,18 +137,12 @@ func (c *SDKClients) plan() {
 	if err != nil {
 		return
 	}
-	smc, ok := cl.(*sm.Client)
-	if !ok {
+	sc, ok := cl.(*secretsClient)
+	if !ok || sc.endpoint == nil {
 		return
 	}
-	o := smc.Options()
-	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sm.EndpointParameters{
-		Region:       aws.String(cfg.Region),
-		Endpoint:     o.BaseEndpoint,
-		UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
-		UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
-	})
-	if err != nil || (ep.URI.Scheme != "https" && ep.URI.Scheme != "http") {
+	ep := sc.endpoint
+	if ep.URI.Scheme != "https" && ep.URI.Scheme != "http" {
 		return
 	}
 	if c.proxy != nil {
@@ -331,7 +323,7 @@ func (c *SDKClients) DefaultRegion(ctx context.Context) string {
 // Client returns the client for region, building it on first use.
 func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 	return regional(ctx, c, region, &c.clients, func(cfg aws.Config, region string) API {
-		return sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
+		return newSecretsClient(ctx, cfg, region)
 	})
 }
 
@@ -341,7 +333,7 @@ func (c *SDKClients) Client(ctx context.Context, region string) (API, error) {
 // elsewhere; see paramClient).
 func (c *SDKClients) ParamClient(ctx context.Context, region string) (ParamAPI, error) {
 	return regional(ctx, c, region, &c.params, func(cfg aws.Config, region string) ParamAPI {
-		return &paramClient{cfg: cfg, region: region, endpoint: paramEndpoint(ctx, cfg, region), signer: v4.NewSigner()}
+		return newParamClient(ctx, cfg, region)
 	})
 }
 

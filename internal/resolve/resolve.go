@@ -309,7 +309,16 @@ func (r *Resolver) callGet(ctx context.Context, client API, k key, probe bool) (
 		}
 	}
 	var seen atomic.Int32
-	out, err := client.GetSecretValue(ctx, in, r.stats.counting(opGet, &seen))
+	var out *sm.GetSecretValueOutput
+	var err error
+	if g, ok := client.(attemptGetter); ok {
+		out, err = g.getSecret(ctx, in, func(err error) {
+			seen.Add(1)
+			r.stats.add(opGet, err)
+		})
+	} else {
+		out, err = client.GetSecretValue(ctx, in, r.stats.counting(opGet, &seen))
+	}
 	if seen.Load() == 0 {
 		r.stats.add(opGet, err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
@@ -21,12 +20,13 @@ import (
 
 func testParamClient(url string, retryer func() aws.Retryer) *paramClient {
 	cfg := aws.Config{
-		Region:      "eu-west-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"),
-		HTTPClient:  http.DefaultClient,
-		Retryer:     retryer,
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"),
+		HTTPClient:   http.DefaultClient,
+		Retryer:      retryer,
+		BaseEndpoint: aws.String(url),
 	}
-	return &paramClient{cfg: cfg, region: "eu-west-1", endpoint: url, signer: v4.NewSigner()}
+	return newParamClient(context.Background(), cfg, "eu-west-1")
 }
 
 // The request is what SSM takes: AWS JSON 1.1, GetParameters, the names
