@@ -32,6 +32,9 @@ func (c *ExecCmd) Run(deps *Deps) error {
 	// SIGQUIT end the run with 128+N after taking back what it wrote.
 	intr := launch.CatchInterrupts("before the command started")
 	defer intr.Stop()
+	if c.SuperviseFlags.wanted(os.Getpid()) {
+		intr.HoldForwarded()
+	}
 	ctx := intr.Context()
 
 	ms, err := mappings(c.EnvFlags, &c.FileFlags, deps.Environ)

@@ -41,6 +41,12 @@ const outputGrace = 2 * time.Second
 // enabled tells whether to supervise: asked for, implied by --refresh or
 // --mask, or as PID 1, where exec would leave nobody to reap zombies or
 // remove files.
+// wanted reports whether the flags ask for supervise mode (or pid is 1),
+// before enabled checks them.
+func (f *SuperviseFlags) wanted(pid int) bool {
+	return !f.NoSupervise && (f.Supervise || f.Refresh > 0 || f.Mask || pid == 1)
+}
+
 func (f *SuperviseFlags) enabled(pid int) (bool, error) {
 	if f.Refresh != 0 && f.Refresh < minRefresh {
 		return false, fail(fmt.Errorf("--refresh %v: want %v or more", f.Refresh, minRefresh))

@@ -70,6 +70,7 @@ func TestInterruptsHandOverKeepsLaterSignals(t *testing.T) {
 func TestInterruptsKeepForwardedSignalsForTheSupervisor(t *testing.T) {
 	i := CatchInterrupts("before the command started")
 	defer i.Stop()
+	i.HoldForwarded()
 	// One at a time, with some time for the catcher to take each: two
 	// signals pending at once have no order, neither in the kernel nor
 	// in Go's signal loop, and the order kept is what is asserted.
@@ -96,5 +97,31 @@ func TestInterruptsKeepForwardedSignalsForTheSupervisor(t *testing.T) {
 	}
 	if seen[0] != syscall.SIGUSR1 || seen[1] != syscall.SIGUSR2 {
 		t.Errorf("got %v, want SIGUSR1 then SIGUSR2", seen)
+	}
+}
+
+// A run that execs holds no forwarded signal: it catches the four
+// interrupting ones only (each signal caught costs the start a round
+// trip to the runtime's signal thread), and SIGUSR1 is dropped, as Go
+// drops it, without ending the run.
+func TestInterruptsOfARunThatExecsCatchOnlyInterrupts(t *testing.T) {
+	i := CatchInterrupts("before the command started")
+	defer i.Stop()
+	for _, s := range i.sigs {
+		if !interrupting(s) {
+			t.Errorf("%v caught by a run that execs", s)
+		}
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	time.Sleep(50 * time.Millisecond)
+	if i.Caught() != nil {
+		t.Fatalf("SIGUSR1 ended the run: %v", i.Caught())
+	}
+	_, sigs := i.Handover()
+	defer signal.Stop(sigs)
+	select {
+	case s := <-sigs:
+		t.Errorf("%v held for a supervisor that was never asked for", s)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -603,13 +603,17 @@ func wait4(pid int, ws *syscall.WaitStatus, options int) (int, error) {
 	}
 }
 
-// finish stops listening for signals and lets the output drain: the pipes
-// close when the last writer does, which may be an orphan that outlives
-// the child, so the wait is bounded.
+// finish stops forwarding and lets the output drain: the pipes close
+// when the last writer does, which may be an orphan that outlives the
+// child, so the wait is bounded. The signals stay caught, and unread:
+// one that comes while the caller removes what it wrote (a SIGTERM at
+// its default action would end smexec half way, leaving values on disk)
+// is dropped, and the process ends next with the child's status.
+// Stopping them would also cost every run a round trip to the runtime's
+// signal thread for each of the 45 signals.
 func (s *Supervisor) finish() {
 	close(s.done)
 	close(s.forks)
-	signal.Stop(s.sigs)
 	for _, w := range []*os.File{s.outW, s.errW} {
 		if w != nil {
 			w.Close()

@@ -1,6 +1,8 @@
 package launch
 
 import (
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -52,4 +54,20 @@ func TestSuperviseReportsAMissingCommandAs127(t *testing.T) {
 	if !ok || le.Code != CodeNotFound {
 		t.Fatalf("got %v, want a launch.Error with code 127", err)
 	}
+}
+
+// Once the child has ended, the supervisor's caller removes the files it
+// wrote: a SIGTERM then must not end the process at its default action
+// half way through. (Were the signals given back, this test's own
+// process would die of it.)
+func TestSignalAfterTheChildEndedDoesNotEndTheCleanup(t *testing.T) {
+	s, err := Supervise(Command{Path: "/bin/sh", Argv: []string{"sh", "-c", "exit 4"}}, Options{KillTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := s.Wait(); code != 4 || err != nil {
+		t.Fatalf("got %d, %v; want 4", code, err)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	time.Sleep(100 * time.Millisecond)
 }
