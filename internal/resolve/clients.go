@@ -232,6 +232,11 @@ func (c *SDKClients) load(ctx context.Context) (aws.Config, error) {
 		bc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = DefaultConcurrency
 			t.MaxResponseHeaderBytes = MaxAnswerHeaders
+			// A request is under 1 KB but for a batch's names, an
+			// answer's headers a few hundred bytes, and a larger body
+			// is read past the buffer: 4 KB each way (the default) held
+			// 6 KB more a connection, 0.3 MB with 64 reads in flight.
+			t.ReadBufferSize, t.WriteBufferSize = 1<<10, 1<<10
 			c.dial, c.proxy = t.DialContext, t.Proxy
 			t.DialContext = c.dialContext
 		})
