@@ -105,15 +105,18 @@ func (a *jsonAPI) call(ctx context.Context, op string, in any, limit int64, deco
 	if a.cfg.Retryer != nil {
 		retryer = a.cfg.Retryer()
 	}
+	releaseRetry := noRelease
 	for attempt := 1; ; attempt++ {
 		release, err := attemptToken(ctx, retryer)
 		if err != nil {
 			return fail(err)
 		}
 		err = a.once(ctx, op, body, limit, decode)
-		if rerr := release(err); rerr != nil && err == nil {
-			err = rerr
-		}
+		// The tokens go back with the attempt's outcome (adaptive mode
+		// learns the throttling from it), as the SDK gives them back.
+		release(err)
+		releaseRetry(err)
+		releaseRetry = noRelease
 		if onAttempt != nil {
 			onAttempt(err)
 		}
@@ -128,7 +131,8 @@ func (a *jsonAPI) call(ctx context.Context, op string, in any, limit int64, deco
 			// As the SDK says it, also when the user allowed one attempt.
 			return &retry.MaxAttemptsError{Attempt: attempt, Err: err}
 		}
-		if _, terr := retryer.GetRetryToken(ctx, err); terr != nil {
+		var terr error
+		if releaseRetry, terr = retryer.GetRetryToken(ctx, err); terr != nil {
 			return err
 		}
 		d, derr := retryer.RetryDelay(attempt, err)
@@ -140,6 +144,8 @@ func (a *jsonAPI) call(ctx context.Context, op string, in any, limit int64, deco
 		}
 	}
 }
+
+func noRelease(error) error { return nil }
 
 // attemptToken takes the retryer's token for an attempt: adaptive mode
 // waits there while the service throttles.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -121,42 +122,72 @@ var errNotGetAnswer = &smithy.DeserializationError{Err: errors.New("the answer i
 
 // decodeSecretValue reads GetSecretValue's answer as the SDK does: its
 // members by their exact names, each of its type or null, any other
-// member ignored; an empty answer is an empty output. Unlike the SDK's
-// decoder it takes nothing after the JSON object.
+// member ignored, the last of a repeated member kept; an empty answer
+// is an empty output. Unlike the SDK's decoder it takes nothing after
+// the JSON object, and it holds no member it does not keep (the SDK
+// decodes the whole answer into maps first).
 func decodeSecretValue(data []byte) (*sm.GetSecretValueOutput, error) {
 	out := &sm.GetSecretValueOutput{}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return out, nil
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, errNotGetAnswer
 	}
-	for name, raw := range members {
-		var err error
-		switch name {
-		case "ARN":
-			err = json.Unmarshal(raw, &out.ARN)
-		case "Name":
-			err = json.Unmarshal(raw, &out.Name)
-		case "VersionId":
-			err = json.Unmarshal(raw, &out.VersionId)
-		case "SecretString":
-			err = json.Unmarshal(raw, &out.SecretString)
-		case "SecretBinary":
-			err = json.Unmarshal(raw, &out.SecretBinary)
-		case "VersionStages":
-			err = json.Unmarshal(raw, &out.VersionStages)
-		case "CreatedDate":
-			var s *float64
-			if err = json.Unmarshal(raw, &s); err == nil && s != nil {
-				sec, frac := math.Modf(*s)
-				out.CreatedDate = aws.Time(time.Unix(int64(sec), int64(frac*1e9)).UTC())
+	if tok != nil { // null is an empty output, as in the SDK
+		if tok != json.Delim('{') {
+			return nil, errNotGetAnswer
+		}
+		for dec.More() {
+			tok, err := dec.Token()
+			name, ok := tok.(string)
+			if err != nil || !ok {
+				return nil, errNotGetAnswer
+			}
+			if err := decodeMember(dec, name, out); err != nil {
+				return nil, errNotGetAnswer
 			}
 		}
-		if err != nil {
+		if _, err := dec.Token(); err != nil { // the closing brace
 			return nil, errNotGetAnswer
 		}
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errNotGetAnswer
+	}
 	return out, nil
+}
+
+// decodeMember reads the value of GetSecretValue's member name into out,
+// or skips it.
+func decodeMember(dec *json.Decoder, name string, out *sm.GetSecretValueOutput) error {
+	switch name {
+	case "ARN":
+		return dec.Decode(&out.ARN)
+	case "Name":
+		return dec.Decode(&out.Name)
+	case "VersionId":
+		return dec.Decode(&out.VersionId)
+	case "SecretString":
+		return dec.Decode(&out.SecretString)
+	case "SecretBinary":
+		return dec.Decode(&out.SecretBinary)
+	case "VersionStages":
+		return dec.Decode(&out.VersionStages)
+	case "CreatedDate":
+		var s *float64
+		if err := dec.Decode(&s); err != nil {
+			return err
+		}
+		out.CreatedDate = nil
+		if s != nil {
+			sec, frac := math.Modf(*s)
+			out.CreatedDate = aws.Time(time.Unix(int64(sec), int64(frac*1e9)).UTC())
+		}
+		return nil
+	}
+	var skip json.RawMessage
+	return dec.Decode(&skip)
 }

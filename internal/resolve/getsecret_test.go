@@ -94,6 +94,11 @@ func TestDecodeSecretValue(t *testing.T) {
 		{`{"CreatedDate":"yesterday"}`, "", false},
 		{`{"VersionStages":"AWSCURRENT"}`, "", false},
 		{`{"SecretString":"v"`, "", false},
+		{"{\"SecretString\":\"v\"} \n", "v", true},
+		{`{"CreatedDate":null,"VersionStages":null,"SecretString":"v"}`, "v", true},
+		{`{"SecretString":"v",}`, "", false},
+		{`{} []`, "", false},
+		{`"v"`, "", false},
 	} {
 		out, err := decodeSecretValue([]byte(c.answer))
 		if !c.ok {
