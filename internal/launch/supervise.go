@@ -147,7 +147,8 @@ func Supervise(cmd Command, opt Options) (*Supervisor, error) {
 	s.coreLimit = restore
 	signal.Notify(s.sigs, s.caught()...)
 	if err := s.pipes(); err != nil {
-		signal.Stop(s.sigs)
+		// The signals stay caught, as after a child's end (see finish):
+		// the caller removes what it wrote next.
 		close(s.forks)
 		return nil, err
 	}

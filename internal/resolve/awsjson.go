@@ -48,6 +48,10 @@ type jsonAPI struct {
 	endpoint    string
 	endpointErr error
 	signer      *v4.Signer
+	// retryer is the configuration's, made once for the client as the
+	// SDK makes it: adaptive mode's pacing lives in it, shared by every
+	// call in flight. Nil: one attempt.
+	retryer aws.Retryer
 	// skew is the server's clock less ours (ns), as the last answer with
 	// a Date header showed it; requests are signed at now+skew.
 	skew atomic.Int64
@@ -101,9 +105,9 @@ func (a *jsonAPI) call(ctx context.Context, op string, in any, limit int64, deco
 	if err != nil {
 		return fail(err)
 	}
-	var retryer aws.Retryer = aws.NopRetryer{}
-	if a.cfg.Retryer != nil {
-		retryer = a.cfg.Retryer()
+	retryer := a.retryer
+	if retryer == nil {
+		retryer = aws.NopRetryer{}
 	}
 	releaseRetry := noRelease
 	for attempt := 1; ; attempt++ {
@@ -171,7 +175,9 @@ func (a *jsonAPI) once(ctx context.Context, op string, body []byte, limit int64,
 	}
 	creds, err := a.cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("failed to retrieve credentials: %w", err)
+		// As the SDK says it: the provider's own words are the cause
+		// (a credential_process that failed, an expired SSO session).
+		return fmt.Errorf("get identity: get credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	skew := time.Duration(a.skew.Load())
@@ -247,15 +253,16 @@ func absDuration(d time.Duration) time.Duration {
 }
 
 // serviceError reads an AWS JSON error answer as the SDK does: its code
-// from X-Amzn-ErrorType, else the body's code or __type (without a
-// detail after ':' or a namespace before '#'), its message from the
-// body. An answer whose body is not JSON is not the service's: a
+// from X-Amzn-ErrorType, else the body's __type, else its code when
+// that is a string (without a detail after ':' or a namespace before
+// '#'); its message from the body, "UnknownError" when there is none.
+// An answer whose body is not JSON is not the service's: a
 // *smithy.DeserializationError, which never quotes it (it may hold a
 // value).
 func serviceError(resp *http.Response, data []byte) error {
 	var e struct {
-		Code    string
 		Type    string `json:"__type"`
+		Code    any
 		Message string
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
@@ -263,12 +270,12 @@ func serviceError(resp *http.Response, data []byte) error {
 			return &smithy.DeserializationError{Err: errors.New("failed to decode the error answer: it is not JSON")}
 		}
 	}
-	code := e.Code
+	code := resp.Header.Get("X-Amzn-ErrorType")
 	if code == "" {
 		code = e.Type
 	}
-	if h := resp.Header.Get("X-Amzn-ErrorType"); h != "" {
-		code = h
+	if c, ok := e.Code.(string); ok && code == "" {
+		code = c
 	}
 	code, _, _ = strings.Cut(code, ":")
 	if _, after, ok := strings.Cut(code, "#"); ok {
@@ -279,7 +286,7 @@ func serviceError(resp *http.Response, data []byte) error {
 	}
 	msg := e.Message
 	if msg == "" {
-		msg = code
+		msg = "UnknownError"
 	}
 	return &smithy.GenericAPIError{Code: code, Message: msg}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,15 +38,22 @@ type secretsClient struct {
 
 func newSecretsClient(ctx context.Context, cfg aws.Config, region string) *secretsClient {
 	cl := sm.NewFromConfig(cfg, func(o *sm.Options) { o.Region = region })
+	// The SDK's client takes a FIPS pseudo-region (fips-us-east-1,
+	// us-east-1-fips) for the region with FIPS on: the endpoint is
+	// resolved, and the request signed, for the region itself.
+	o := cl.Options()
+	fips := o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled
+	if r := fipsless(region); r != region {
+		region, fips = r, true
+	}
 	c := &secretsClient{Client: cl, get: &jsonAPI{
 		cfg: cfg, service: sm.ServiceID, target: "secretsmanager", signing: "secretsmanager", region: region,
-		signer: v4.NewSigner(),
+		signer: v4.NewSigner(), retryer: newRetryer(cfg),
 	}}
-	o := cl.Options()
 	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sm.EndpointParameters{
 		Region:       aws.String(region),
 		Endpoint:     o.BaseEndpoint,
-		UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+		UseFIPS:      aws.Bool(fips),
 		UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
 	})
 	if err != nil {
@@ -53,10 +61,7 @@ func newSecretsClient(ctx context.Context, cfg aws.Config, region string) *secre
 		return c
 	}
 	c.endpoint = &ep
-	u := ep.URI
-	u.Path = joinPath(u.Path)
-	u.RawPath = joinPath(u.RawPath)
-	c.get.endpoint = u.String()
+	c.get.endpoint = operationURL(ep.URI)
 	// The signing name and region the endpoint's rules name, as the SDK
 	// signs with them.
 	if opts, ok := smithyauth.GetAuthOptions(&ep.Properties); ok {
@@ -76,12 +81,30 @@ func newSecretsClient(ctx context.Context, cfg aws.Config, region string) *secre
 	return c
 }
 
-// joinPath is an endpoint's path with the operation's, "/", after it.
-func joinPath(p string) string {
-	if p == "" {
-		return ""
+// operationURL is where an AWS JSON operation is posted at endpoint u:
+// its path as it is, "/" for none, as the SDK joins it.
+func operationURL(u url.URL) string {
+	u.Path = smithyhttp.JoinPath(u.Path, "/")
+	if u.RawPath != "" {
+		u.RawPath = smithyhttp.JoinPath(u.RawPath, "/")
 	}
-	return strings.TrimRight(p, "/") + "/"
+	return u.String()
+}
+
+// fipsless is region without the "fips-" or "-fips" of a FIPS
+// pseudo-region, as the SDK reads one.
+func fipsless(region string) string {
+	region = strings.ReplaceAll(region, "-fips-", "-")
+	region = strings.ReplaceAll(region, "fips-", "")
+	return strings.ReplaceAll(region, "-fips", "")
+}
+
+// newRetryer is cfg's retryer, or nil for one attempt.
+func newRetryer(cfg aws.Config) aws.Retryer {
+	if cfg.Retryer == nil {
+		return nil
+	}
+	return cfg.Retryer()
 }
 
 // GetSecretValue reads a secret (see getSecret). optFns are SDK options,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,8 +43,8 @@ func TestGetSecretRequestAndAnswer(t *testing.T) {
 		json.Unmarshal(body, &in)
 		auth := r.Header.Get("Authorization")
 		switch {
-		case r.Method != http.MethodPost || r.URL.Path != "/prefix/":
-			t.Errorf("request %s %s, want POST /prefix/", r.Method, r.URL.Path)
+		case r.Method != http.MethodPost || r.URL.Path != "/prefix":
+			t.Errorf("request %s %s, want POST /prefix, as the SDK posts to an endpoint with a path", r.Method, r.URL.Path)
 		case r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || r.Header.Get("Content-Type") != "application/x-amz-json-1.1":
 			t.Errorf("target %q, content type %q", r.Header.Get("X-Amz-Target"), r.Header.Get("Content-Type"))
 		case !strings.Contains(auth, "/eu-west-1/secretsmanager/aws4_request") || !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKID/"):
@@ -132,7 +133,9 @@ func TestServiceError(t *testing.T) {
 	}{
 		{"", `{"__type":"ResourceNotFoundException","message":"gone"}`, "ResourceNotFoundException", "gone", false},
 		{"", `{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","Message":"gone"}`, "ResourceNotFoundException", "gone", false},
-		{"", `{"code":"ThrottlingException"}`, "ThrottlingException", "ThrottlingException", false},
+		{"", `{"code":"ThrottlingException"}`, "ThrottlingException", "UnknownError", false},
+		{"", `{"__type":"A","code":"B"}`, "A", "UnknownError", false},
+		{"", `{"code":5,"message":"not found"}`, "UnknownError", "not found", false},
 		{"AccessDeniedException:http://internal.amazon.com/", `{"__type":"Other","message":"no"}`, "AccessDeniedException", "no", false},
 		{"", ``, "UnknownError", "UnknownError", false},
 		{"", `<html>502 proxy</html>`, "", "", true},
@@ -260,4 +263,76 @@ func TestAttemptTokensAreTaken(t *testing.T) {
 
 func noBackoff(o *retry.StandardOptions) {
 	o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+}
+
+// An endpoint with no path is posted to at "/".
+func TestOperationURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://secretsmanager.us-east-1.amazonaws.com": "https://secretsmanager.us-east-1.amazonaws.com/",
+		"http://127.0.0.1:4566/":                         "http://127.0.0.1:4566/",
+		"https://proxy.example/prefix":                   "https://proxy.example/prefix",
+		"https://proxy.example/prefix/":                  "https://proxy.example/prefix/",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := operationURL(*u); got != want {
+			t.Errorf("operationURL(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// A FIPS pseudo-region is the region with FIPS on, as the SDK's client
+// takes it: its FIPS endpoint, signed for the region itself.
+func TestFIPSPseudoRegion(t *testing.T) {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	for _, region := range []string{"fips-us-east-1", "us-east-1-fips"} {
+		c := newSecretsClient(context.Background(), cfg, region)
+		if c.get.endpoint != "https://secretsmanager-fips.us-east-1.amazonaws.com/" || c.get.region != "us-east-1" {
+			t.Errorf("%s: endpoint %q signed for %q, want secretsmanager-fips.us-east-1 signed for us-east-1", region, c.get.endpoint, c.get.region)
+		}
+	}
+	if c := newSecretsClient(context.Background(), cfg, "us-east-1"); c.get.endpoint != "https://secretsmanager.us-east-1.amazonaws.com/" {
+		t.Errorf("us-east-1: endpoint %q", c.get.endpoint)
+	}
+}
+
+// A credentials provider that fails says why, as the SDK said it: the
+// error is not taken for credentials that are missing.
+func TestCredentialsFailureKeepsItsCause(t *testing.T) {
+	c := newSecretsClient(context.Background(), aws.Config{
+		Region: "eu-west-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{}, errors.New("credential_process: exit status 1: mfa device locked")
+		}),
+		BaseEndpoint: aws.String("http://127.0.0.1:1"),
+	}, "eu-west-1")
+	_, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("s")})
+	e := classify(context.Background(), err, key{secretID: "s"}).(*Error)
+	if !strings.Contains(e.Cause, "mfa device locked") {
+		t.Errorf("cause %q, want the provider's error", e.Cause)
+	}
+}
+
+// The retryer is made once a client, as the SDK makes it: adaptive
+// mode's pacing is in it, and must be shared by every read in flight.
+func TestRetryerMadeOnceAClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"Name":"s","SecretString":"v"}`))
+	}))
+	defer srv.Close()
+	made := 0
+	c := testSecretsClient(srv.URL, func() aws.Retryer {
+		made++
+		return retry.NewStandard()
+	})
+	for range 3 {
+		if _, err := c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("s")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if made > 2 { // the SDK's own client makes one too
+		t.Errorf("retryer made %d times for 3 calls, want once for the calls", made)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"strings"
 
@@ -20,11 +21,16 @@ import (
 type paramClient struct{ api *jsonAPI }
 
 func newParamClient(ctx context.Context, cfg aws.Config, region string) *paramClient {
-	return &paramClient{api: &jsonAPI{
+	api := &jsonAPI{
 		cfg: cfg, service: "SSM", target: "AmazonSSM", signing: "ssm", region: region,
-		endpoint: strings.TrimSuffix(paramEndpoint(ctx, cfg, region), "/") + "/",
-		signer:   v4.NewSigner(),
-	}}
+		signer: v4.NewSigner(), retryer: newRetryer(cfg),
+	}
+	if u, err := url.Parse(paramEndpoint(ctx, cfg, region)); err != nil {
+		api.endpointErr = err
+	} else {
+		api.endpoint = operationURL(*u)
+	}
+	return &paramClient{api: api}
 }
 
 // paramEndpoint is where region's Parameter Store is reached, resolved
