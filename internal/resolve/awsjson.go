@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,24 @@ func (a *jsonAPI) call(ctx context.Context, op string, in any, limit int64, deco
 	}
 }
 
+// newRetryer is cfg's retryer, or nil for one attempt.
+func newRetryer(cfg aws.Config) aws.Retryer {
+	if cfg.Retryer == nil {
+		return nil
+	}
+	return cfg.Retryer()
+}
+
+// operationURL is where an AWS JSON operation is posted at endpoint u:
+// its path as it is, "/" for none, as the SDK joins it.
+func operationURL(u url.URL) string {
+	u.Path = smithyhttp.JoinPath(u.Path, "/")
+	if u.RawPath != "" {
+		u.RawPath = smithyhttp.JoinPath(u.RawPath, "/")
+	}
+	return u.String()
+}
+
 func noRelease(error) error { return nil }
 
 // attemptToken takes the retryer's token for an attempt: adaptive mode
@@ -206,10 +225,7 @@ func (a *jsonAPI) once(ctx context.Context, op string, body []byte, limit int64,
 			RequestID:     resp.Header.Get("X-Amzn-Requestid"),
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err == nil && int64(len(data)) > limit {
-		err = errAnswerTooLarge
-	}
+	data, err := io.ReadAll(&limitedBody{ReadCloser: resp.Body, left: limit})
 	if err != nil {
 		return answered(err)
 	}

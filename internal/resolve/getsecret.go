@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net/url"
 	"strings"
 	"time"
 
@@ -81,30 +80,12 @@ func newSecretsClient(ctx context.Context, cfg aws.Config, region string) *secre
 	return c
 }
 
-// operationURL is where an AWS JSON operation is posted at endpoint u:
-// its path as it is, "/" for none, as the SDK joins it.
-func operationURL(u url.URL) string {
-	u.Path = smithyhttp.JoinPath(u.Path, "/")
-	if u.RawPath != "" {
-		u.RawPath = smithyhttp.JoinPath(u.RawPath, "/")
-	}
-	return u.String()
-}
-
 // fipsless is region without the "fips-" or "-fips" of a FIPS
 // pseudo-region, as the SDK reads one.
 func fipsless(region string) string {
 	region = strings.ReplaceAll(region, "-fips-", "-")
 	region = strings.ReplaceAll(region, "fips-", "")
 	return strings.ReplaceAll(region, "-fips", "")
-}
-
-// newRetryer is cfg's retryer, or nil for one attempt.
-func newRetryer(cfg aws.Config) aws.Retryer {
-	if cfg.Retryer == nil {
-		return nil
-	}
-	return cfg.Retryer()
 }
 
 // GetSecretValue reads a secret (see getSecret). optFns are SDK options,
